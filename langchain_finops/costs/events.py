@@ -33,8 +33,8 @@ from langchain_core.runnables.config import ensure_config
 __all__ = [
     "CACHE_METADATA_KEY",
     "OVERHEAD_METADATA_KEY",
-    "SAVING_EVENT",
     "ROUTING_METADATA_KEY",
+    "SAVING_EVENT",
     "SavingReport",
     "Technique",
     "areport_saving",

@@ -70,7 +70,7 @@ class TokenCount(int):
     estimated: bool
     encoding: str
 
-    def __new__(cls, value: int, *, estimated: bool, encoding: str) -> TokenCount:
+    def __new__(cls, value: int, *, estimated: bool, encoding: str) -> TokenCount:  # noqa: D102
         count = super().__new__(cls, value)
         count.estimated = estimated
         count.encoding = encoding
@@ -112,7 +112,9 @@ def encoding_name_for_model(model: str) -> tuple[str, bool]:
         pass
     # tiktoken's table lags new releases within known families.
     lowered = name.lower()
-    if lowered.startswith(("gpt-5", "gpt-4.1", "gpt-4o", "chatgpt-4o", "o1", "o3", "o4")):
+    if lowered.startswith(
+        ("gpt-5", "gpt-4.1", "gpt-4o", "chatgpt-4o", "o1", "o3", "o4")
+    ):
         return "o200k_base", False
     if lowered.startswith(("gpt-4", "gpt-3.5", "gpt-35")):
         return "cl100k_base", False
@@ -179,12 +181,10 @@ def _openai_image_tokens(size: tuple[int, int] | None, detail: str) -> int:
         return IMAGE_BASE_TOKENS
     if size is None:
         return UNKNOWN_IMAGE_TOKENS
-    width, height = size
-    scale = min(1.0, 2048 / max(width, height))
-    width, height = width * scale, height * scale
-    scale = min(1.0, 768 / min(width, height))
-    width, height = width * scale, height * scale
-    tiles = math.ceil(width / 512) * math.ceil(height / 512)
+    fit = min(1.0, 2048 / max(size))
+    width, height = size[0] * fit, size[1] * fit
+    shrink = min(1.0, 768 / min(width, height))
+    tiles = math.ceil(width * shrink / 512) * math.ceil(height * shrink / 512)
     return IMAGE_BASE_TOKENS + IMAGE_TILE_TOKENS * tiles
 
 
@@ -247,7 +247,9 @@ def _content_tokens(content: Any, encoding: tiktoken.Encoding, model: str) -> in
     return total
 
 
-def _message_tokens(message: BaseMessage, encoding: tiktoken.Encoding, model: str) -> int:
+def _message_tokens(
+    message: BaseMessage, encoding: tiktoken.Encoding, model: str
+) -> int:
     total = TOKENS_PER_MESSAGE
     total += _count_text(_OPENAI_ROLES.get(message.type, message.type), encoding)
     total += _content_tokens(message.content, encoding, model)
@@ -256,7 +258,9 @@ def _message_tokens(message: BaseMessage, encoding: tiktoken.Encoding, model: st
     tool_calls = getattr(message, "tool_calls", None) or []
     for call in tool_calls:
         total += _count_text(str(call.get("name", "")), encoding)
-        total += _count_text(json.dumps(call.get("args", {}), separators=(",", ":")), encoding)
+        total += _count_text(
+            json.dumps(call.get("args", {}), separators=(",", ":")), encoding
+        )
         total += TOKENS_PER_MESSAGE
     tool_call_id = getattr(message, "tool_call_id", None)
     if tool_call_id:
@@ -324,8 +328,8 @@ def count_tokens(
         for message in messages:
             if not isinstance(message, BaseMessage):
                 msg = (
-                    "count_tokens() takes a list of langchain_core BaseMessage objects; "
-                    f"found {type(message).__name__}. Convert dicts with "
+                    "count_tokens() takes a list of langchain_core BaseMessage "
+                    f"objects; found {type(message).__name__}. Convert dicts with "
                     "langchain_core.messages.convert_to_messages first."
                 )
                 raise TypeError(msg)

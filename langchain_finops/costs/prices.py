@@ -1,0 +1,302 @@
+"""What a call costs: prices from `genai-prices`, with user overrides.
+
+`genai-prices` is a maintained, dated, offline price table with cached-input,
+cache-write and tiered prices; it is the default. A user may override a model
+or add one of their own (a fine-tune, a private deployment) with a mapping of
+model name to USD per million tokens. A model found in neither is *unpriced*:
+its cost is `None`, never $0, and one WARNING names it.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+__all__ = ["ModelPrice", "PriceTable", "TokenUsage"]
+
+logger = logging.getLogger(__name__)
+
+_MILLION = Decimal(1_000_000)
+_OVERRIDE_KEYS = ("input", "output", "cache_read", "cache_write")
+_REQUIRED_OVERRIDE_KEYS = ("input", "output")
+# Prefixes that name a provider rather than a model ("openai:gpt-4o" is how
+# `init_chat_model` spells it; gateways use "openai/gpt-4o").
+_PROVIDER_SEPARATORS = (":", "/")
+
+
+@dataclass(frozen=True, slots=True)
+class TokenUsage:
+    """The billable token counts of one call, in the shape providers bill them.
+
+    `input_tokens` includes the cached and cache-write tokens, and
+    `output_tokens` includes the reasoning tokens, as in LangChain's
+    `usage_metadata`; each part is priced once, at its own rate.
+    """
+
+    input_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_write_5m_tokens: int = 0
+    cache_write_1h_tokens: int = 0
+    output_tokens: int = 0
+    reasoning_tokens: int = 0
+    input_audio_tokens: int = 0
+    output_audio_tokens: int = 0
+
+    @classmethod
+    def from_usage_metadata(cls, usage: Mapping[str, Any]) -> TokenUsage:
+        """Read LangChain's `usage_metadata` (`langchain_core.messages.ai`).
+
+        Anthropic reports cache writes as `cache_creation`, and sometimes only
+        in the `ephemeral_5m_input_tokens` / `ephemeral_1h_input_tokens`
+        buckets; the cache-write total is the larger of the two readings.
+
+        Raises:
+            ValueError: If a count is missing, not an integer, or negative.
+        """
+        input_details = usage.get("input_token_details") or {}
+        output_details = usage.get("output_token_details") or {}
+        written_5m = _count(input_details, "ephemeral_5m_input_tokens")
+        written_1h = _count(input_details, "ephemeral_1h_input_tokens")
+        written = max(_count(input_details, "cache_creation"), written_5m + written_1h)
+        return cls(
+            input_tokens=_count(usage, "input_tokens", required=True),
+            cache_read_tokens=_count(input_details, "cache_read"),
+            cache_write_tokens=written,
+            cache_write_5m_tokens=written_5m,
+            cache_write_1h_tokens=written_1h,
+            output_tokens=_count(usage, "output_tokens", required=True),
+            reasoning_tokens=_count(output_details, "reasoning"),
+            input_audio_tokens=_count(input_details, "audio"),
+            output_audio_tokens=_count(output_details, "audio"),
+        )
+
+
+def _count(mapping: Mapping[str, Any], key: str, *, required: bool = False) -> int:
+    value = mapping.get(key)
+    if value is None:
+        if required:
+            msg = f"usage has no `{key}`"
+            raise ValueError(msg)
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int):
+        msg = f"usage `{key}` is {value!r}, not a whole number"
+        raise ValueError(msg)
+    if value < 0:
+        msg = f"usage `{key}` is negative ({value})"
+        raise ValueError(msg)
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class ModelPrice:
+    """A user-supplied price, in USD per million tokens.
+
+    `cache_read` and `cache_write` default to the input price: with no
+    discount stated, none is assumed.
+    """
+
+    input: Decimal
+    output: Decimal
+    cache_read: Decimal | None = None
+    cache_write: Decimal | None = None
+
+    def cost(self, usage: TokenUsage) -> Decimal:
+        """The cost of `usage` at this price."""
+        cache_read = self.input if self.cache_read is None else self.cache_read
+        cache_write = self.input if self.cache_write is None else self.cache_write
+        uncached = (
+            usage.input_tokens - usage.cache_read_tokens - usage.cache_write_tokens
+        )
+        micro_dollars = (
+            max(uncached, 0) * self.input
+            + usage.cache_read_tokens * cache_read
+            + usage.cache_write_tokens * cache_write
+            + usage.output_tokens * self.output
+        )
+        return micro_dollars / _MILLION
+
+
+def _to_decimal(model: str, key: str, value: object) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
+        msg = (
+            f"Price override for {model!r}: `{key}` is {value!r}; give USD per "
+            "million tokens as a number or a decimal string, e.g. 2.5 or '2.50'."
+        )
+        raise TypeError(msg)
+    try:
+        # str() first so 0.1 becomes Decimal("0.1"), not its binary expansion.
+        price = Decimal(str(value))
+    except InvalidOperation:
+        msg = f"Price override for {model!r}: `{key}` is {value!r}, not a number."
+        raise ValueError(msg) from None
+    if not price.is_finite() or price < 0:
+        msg = f"Price override for {model!r}: `{key}` is {value!r}; it must be >= 0."
+        raise ValueError(msg)
+    return price
+
+
+def _parse_overrides(
+    overrides: Mapping[str, Mapping[str, object]] | None,
+) -> dict[str, ModelPrice]:
+    parsed: dict[str, ModelPrice] = {}
+    for model, prices in (overrides or {}).items():
+        if not isinstance(prices, Mapping):
+            msg = (
+                f"Price override for {model!r} is {prices!r}; give a mapping such "
+                "as {'input': 2.5, 'output': 10} in USD per million tokens."
+            )
+            raise TypeError(msg)
+        unknown = sorted(set(prices) - set(_OVERRIDE_KEYS))
+        if unknown:
+            msg = (
+                f"Price override for {model!r} has unknown keys {unknown}; the keys "
+                f"are {list(_OVERRIDE_KEYS)} (USD per million tokens)."
+            )
+            raise ValueError(msg)
+        missing = [key for key in _REQUIRED_OVERRIDE_KEYS if key not in prices]
+        if missing:
+            msg = f"Price override for {model!r} lacks {missing}; both are required."
+            raise ValueError(msg)
+        values = {key: _to_decimal(model, key, prices[key]) for key in prices}
+        parsed[model] = ModelPrice(**values)
+    return parsed
+
+
+def _bare_model_name(model: str) -> str:
+    for separator in _PROVIDER_SEPARATORS:
+        if separator in model:
+            return model.split(separator, 1)[1]
+    return model
+
+
+@functools.cache
+def _known_provider_ids() -> frozenset[str]:
+    from genai_prices import data_snapshot
+
+    return frozenset(provider.id for provider in data_snapshot.get_snapshot().providers)
+
+
+def _genai_price(model: str, provider: str | None, usage: TokenUsage) -> Decimal | None:
+    from genai_prices import Usage, calc_price
+
+    values = {
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "cache_read_tokens": usage.cache_read_tokens,
+        "cache_write_tokens": usage.cache_write_tokens,
+        "cache_write_5m_tokens": usage.cache_write_5m_tokens,
+        "cache_write_1h_tokens": usage.cache_write_1h_tokens,
+        "output_reasoning_tokens": usage.reasoning_tokens,
+        "input_audio_tokens": usage.input_audio_tokens,
+        "output_audio_tokens": usage.output_audio_tokens,
+    }
+    # Zero counts are left out: genai-prices treats a reported bucket as a
+    # claim that the model has that kind of usage.
+    tokens = Usage(**{key: value for key, value in values.items() if value})
+    names = [model]
+    bare = _bare_model_name(model)
+    if bare != model:
+        names.append(bare)
+    providers: list[str | None] = [None]
+    if provider in _known_provider_ids():
+        providers.insert(0, provider)
+    for name in names:
+        for provider_id in providers:
+            try:
+                return calc_price(tokens, name, provider_id=provider_id).total_price
+            except LookupError:
+                continue
+    return None
+
+
+class PriceTable:
+    """Prices calls from `genai-prices`, with per-model overrides.
+
+    Example:
+        ```python
+        from langchain_finops.costs.prices import PriceTable, TokenUsage
+
+        table = PriceTable(overrides={"my-model": {"input": 1, "output": 2}})
+        table.cost("gpt-4o", TokenUsage(input_tokens=1000, output_tokens=100))
+        # Decimal('0.0035')
+        ```
+
+    Args:
+        overrides: Model name to USD per million tokens, with the keys `input`,
+            `output`, `cache_read` and `cache_write` (the last two optional).
+            An override wins over `genai-prices` for that exact model name.
+
+    Raises:
+        TypeError: If an override is not a mapping of numbers.
+        ValueError: If an override has unknown or missing keys, or a
+            negative price.
+    """
+
+    def __init__(self, *, overrides: Mapping[str, Mapping[str, object]] | None = None):
+        self._overrides = _parse_overrides(overrides)
+        self._warned: set[str] = set()
+        self._lock = threading.Lock()
+
+    @property
+    def overrides(self) -> Mapping[str, ModelPrice]:
+        """The parsed user overrides."""
+        return dict(self._overrides)
+
+    def cost(
+        self, model: str | None, usage: TokenUsage, *, provider: str | None = None
+    ) -> Decimal | None:
+        """What `usage` costs on `model`, in USD, or None if it is unpriced.
+
+        Args:
+            model: The model name as the provider reports it.
+            usage: The call's billable tokens.
+            provider: A provider id (`openai`, `anthropic`, ...) that helps
+                `genai-prices` pick among same-named models.
+
+        Returns:
+            The cost, or None when the model is priced nowhere (logged once
+            per model at WARNING).
+        """
+        if not model:
+            self._warn_unpriced("(no model name)")
+            return None
+        override = self._overrides.get(model) or self._overrides.get(
+            _bare_model_name(model)
+        )
+        if override is not None:
+            return override.cost(usage)
+        price = _genai_price(model, provider, usage)
+        if price is None:
+            self._warn_unpriced(model)
+        return price
+
+    def input_cost(
+        self, model: str | None, tokens: int, *, provider: str | None = None
+    ) -> Decimal | None:
+        """What `tokens` uncached input tokens cost on `model`, or None."""
+        return self.cost(model, TokenUsage(input_tokens=tokens), provider=provider)
+
+    def is_priced(self, model: str) -> bool:
+        """Whether `model` has a price (an override or a `genai-prices` entry)."""
+        if model in self._overrides or _bare_model_name(model) in self._overrides:
+            return True
+        return _genai_price(model, None, TokenUsage(input_tokens=1)) is not None
+
+    def _warn_unpriced(self, model: str) -> None:
+        with self._lock:
+            if model in self._warned:
+                return
+            self._warned.add(model)
+        logger.warning(
+            "No price for model %r: its calls are reported as unpriced (cost None), "
+            "not $0. Add it with price_overrides={%r: {'input': ..., 'output': ...}} "
+            "in USD per million tokens.",
+            model,
+            model,
+        )
