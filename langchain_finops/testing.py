@@ -42,7 +42,8 @@ class FakeUsageChatModel(BaseChatModel):
     model_name: str = "gpt-4o-mini"
     """The model this stands in for; prices and tokenizer follow it."""
     responses: Sequence[str | AIMessage] = ("OK",)
-    """Replies, returned in order and then from the start again."""
+    """Replies, returned in order and then from the start again. An `AIMessage`
+    that carries `usage_metadata` reports that usage instead of a counted one."""
     cached_input_tokens: int = 0
     """Input tokens to report as read from the provider's prompt cache."""
     stream_usage: bool = True
@@ -81,6 +82,8 @@ class FakeUsageChatModel(BaseChatModel):
         return reply.model_copy()
 
     def _usage(self, messages: list[BaseMessage], reply: AIMessage) -> UsageMetadata:
+        if reply.usage_metadata is not None:
+            return reply.usage_metadata
         input_tokens = int(count_tokens(messages, model=self.model_name))
         output_tokens = int(count_tokens(reply.text, model=self.model_name))
         usage: UsageMetadata = {
