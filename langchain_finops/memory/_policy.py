@@ -172,7 +172,9 @@ def _with_text(message: BaseMessage, text: str) -> BaseMessage:
         for block in message.content
         if not (isinstance(block, str) or (isinstance(block, dict) and "text" in block))
     ]
-    return message.model_copy(update={"content": [{"type": "text", "text": text}, *blocks]})
+    return message.model_copy(
+        update={"content": [{"type": "text", "text": text}, *blocks]}
+    )
 
 
 def _cut_unit(
@@ -181,7 +183,9 @@ def _cut_unit(
     """Shorten the texts of `unit` until it fits in `room` tokens."""
     result = list(unit)
     by_size = sorted(
-        range(len(result)), key=lambda i: counter.text(_text_of(result[i])), reverse=True
+        range(len(result)),
+        key=lambda i: counter.text(_text_of(result[i])),
+        reverse=True,
     )
     for index in by_size:
         excess = counter.messages(result) - room
@@ -194,7 +198,9 @@ def _cut_unit(
             continue
         # Text tokens add to a message's count one for one, so cutting the
         # text by the excess makes the unit fit, or empties this text.
-        result[index] = _with_text(message, cut_text(text, text_tokens - excess, counter))
+        result[index] = _with_text(
+            message, cut_text(text, text_tokens - excess, counter)
+        )
     needed = counter.messages(result)
     if needed > room:
         floor = counter.messages([_with_text(m, "") for m in unit])
@@ -288,7 +294,8 @@ class RollingSummaryPolicy:
             )
             raise ValueError(msg)
         if self.summary_role not in ("human", "system"):
-            msg = f"`summary_role` must be 'human' or 'system', not {self.summary_role!r}."
+            role = self.summary_role
+            msg = f"`summary_role` must be 'human' or 'system', not {role!r}."
             raise ValueError(msg)
 
     # -- pieces of a request ------------------------------------------------
@@ -348,7 +355,10 @@ class RollingSummaryPolicy:
         summary = self.summary_message(state.summary)
         summary_tokens = counter.message(summary) if summary is not None else 0
         unit_tokens = [counter.messages(unit) for unit in units]
-        if fixed + summary_tokens + sum(unit_tokens) <= self.high_watermark * self.max_tokens:
+        if (
+            fixed + summary_tokens + sum(unit_tokens)
+            <= self.high_watermark * self.max_tokens
+        ):
             return None
 
         cap = self.summary_cap(fixed)
@@ -361,7 +371,9 @@ class RollingSummaryPolicy:
             folded += 1
         # Start the kept part on a user turn where one is left: some providers
         # reject a conversation whose first turn is the assistant's.
-        while folded < len(units) - 1 and not isinstance(units[folded][0], HumanMessage):
+        while folded < len(units) - 1 and not isinstance(
+            units[folded][0], HumanMessage
+        ):
             folded += 1
         if folded == 0:
             return None

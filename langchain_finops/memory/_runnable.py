@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any, cast
+from typing import Any, TypedDict, cast
 
+from langchain_core.callbacks import (
+    AsyncCallbackManagerForChainRun,
+    CallbackManagerForChainRun,
+)
 from langchain_core.messages import BaseMessage, convert_to_messages
 from langchain_core.prompt_values import PromptValue
 from langchain_core.runnables import Runnable, RunnableConfig
@@ -21,6 +25,13 @@ from langchain_finops.memory._summarizer import Summarizer
 from langchain_finops.memory._turn import MemoryEngine, Turn, as_runnable, model_name_of
 
 __all__ = ["MemoryInput", "RollingSummaryMemory"]
+
+
+class _RunArguments(TypedDict):
+    model: str
+    tools: Sequence[Any] | None
+    config: RunnableConfig | None
+
 
 MemoryInput = PromptValue | str | Sequence[Any]
 """A prompt value, a string (one human message) or a list of message-likes."""
@@ -163,8 +174,9 @@ class RollingSummaryMemory(Runnable[MemoryInput, list[BaseMessage]]):
         self.tools = list(tools or ())
         if store is not None and not isinstance(store, BaseSummaryStore):
             msg = (
-                f"`store` must be a BaseSummaryStore (InMemorySummaryStore, "
-                f"SQLiteSummaryStore, ChatHistorySummaryStore), not {type(store).__name__}."
+                "`store` must be a BaseSummaryStore (InMemorySummaryStore, "
+                "SQLiteSummaryStore, ChatHistorySummaryStore), not "
+                f"{type(store).__name__}."
             )
             raise TypeError(msg)
         self.store = store if store is not None else InMemorySummaryStore()
@@ -173,12 +185,12 @@ class RollingSummaryMemory(Runnable[MemoryInput, list[BaseMessage]]):
 
     @property
     @override
-    def InputType(self) -> type[MemoryInput]:  # noqa: N802 - LangChain's name
+    def InputType(self) -> type[MemoryInput]:
         return cast("type[MemoryInput]", MemoryInput)
 
     @property
     @override
-    def OutputType(self) -> type[list[BaseMessage]]:  # noqa: N802 - LangChain's name
+    def OutputType(self) -> type[list[BaseMessage]]:
         return list[BaseMessage]
 
     # -- sessions -------------------------------------------------------------
@@ -257,36 +269,49 @@ class RollingSummaryMemory(Runnable[MemoryInput, list[BaseMessage]]):
         system, conversation = split_system(messages)
         return MemoryState(system=system, messages=conversation)
 
-    def _invoke(self, value: MemoryInput, config: RunnableConfig) -> list[BaseMessage]:
+    def _run_arguments(self, config: RunnableConfig) -> _RunArguments:
+        return {"model": self.counting_model, "tools": self.tools, "config": config}
+
+    def _invoke(
+        self,
+        value: MemoryInput,
+        run_manager: CallbackManagerForChainRun,
+        config: RunnableConfig,
+    ) -> list[BaseMessage]:
         messages = _to_messages(value)
         session_id = _session_id(config)
-        run = {"model": self.counting_model, "tools": self.tools, "config": config}
         if session_id is None:
-            turn = self._engine.run(self._stateless(messages), **run)
+            turn = self._engine.run(
+                self._stateless(messages), **self._run_arguments(config)
+            )
         else:
             with self._locks.hold(session_id):
                 stored = self.store.load(session_id)
                 state = self._store_new(session_id, stored, messages)
-                turn = self._engine.run(state, **run)
+                turn = self._engine.run(state, **self._run_arguments(config))
                 if turn.changed:
                     self.store.replace(session_id, turn.state)
         report_saving(MemoryEngine.report(turn, self.model), config)
         return turn.sent.messages
 
     async def _ainvoke(
-        self, value: MemoryInput, config: RunnableConfig
+        self,
+        value: MemoryInput,
+        run_manager: AsyncCallbackManagerForChainRun,
+        config: RunnableConfig,
     ) -> list[BaseMessage]:
         messages = _to_messages(value)
         session_id = _session_id(config)
-        run = {"model": self.counting_model, "tools": self.tools, "config": config}
         turn: Turn
         if session_id is None:
-            turn = await self._engine.arun(self._stateless(messages), **run)
+            turn = await self._engine.arun(
+                self._stateless(messages), **self._run_arguments(config)
+            )
         else:
             async with self._locks.ahold(session_id):
                 stored = await self.store.aload(session_id)
                 state = await self._astore_new(session_id, stored, messages)
-                turn = await self._engine.arun(state, **run)
+                turn = await self._engine.arun(state, **self._run_arguments(config))
                 if turn.changed:
                     await self.store.areplace(session_id, turn.state)
         await areport_saving(MemoryEngine.report(turn, self.model), config)

@@ -186,7 +186,9 @@ class SQLiteSummaryStore(BaseSummaryStore):
         return MemoryState.from_dict(json.loads(row[0])) if row else MemoryState()
 
     @staticmethod
-    def _write(connection: sqlite3.Connection, session_id: str, state: MemoryState) -> None:
+    def _write(
+        connection: sqlite3.Connection, session_id: str, state: MemoryState
+    ) -> None:
         connection.execute(
             "INSERT INTO finops_memory_sessions (session_id, state, updated_at) "
             "VALUES (?, ?, ?) ON CONFLICT(session_id) DO UPDATE SET "
@@ -252,7 +254,9 @@ def state_to_history(state: MemoryState) -> list[BaseMessage]:
             "summarized_tokens": state.summarized_tokens,
         }
         laid_out.append(
-            SystemMessage(content=state.summary, additional_kwargs={SUMMARY_MARKER: marker})
+            SystemMessage(
+                content=state.summary, additional_kwargs={SUMMARY_MARKER: marker}
+            )
         )
     laid_out.extend(state.messages)
     return laid_out

@@ -27,7 +27,7 @@ from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_finops.costs.events import overhead_config
 from langchain_finops.memory._policy import TokenCounter, cut_text
 
-__all__ = ["SummarizerOutcome", "Summarizer"]
+__all__ = ["Summarizer", "SummarizerOutcome"]
 
 logger = logging.getLogger(__name__)
 
@@ -191,8 +191,10 @@ class Summarizer:
             if text and measure(text) > cap_tokens:
                 calls += 1
                 condense = self.condense_prompt(text, text_cap)
-                text = self._text(self.llm.invoke(condense, config=self._config(config)))
-        except Exception as error:  # noqa: BLE001 - any failure keeps the messages
+                text = self._text(
+                    self.llm.invoke(condense, config=self._config(config))
+                )
+        except Exception as error:
             self._failed(error, len(chunk))
             return SummarizerOutcome(summary=None, calls=calls)
         if not text:
@@ -225,7 +227,7 @@ class Summarizer:
                 condense = self.condense_prompt(text, text_cap)
                 output = await self.llm.ainvoke(condense, config=self._config(config))
                 text = self._text(output)
-        except Exception as error:  # noqa: BLE001 - any failure keeps the messages
+        except Exception as error:
             self._failed(error, len(chunk))
             return SummarizerOutcome(summary=None, calls=calls)
         if not text:

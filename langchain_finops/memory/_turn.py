@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.runnables import Runnable, RunnableConfig
 
 from langchain_finops.costs.events import SavingReport
@@ -68,10 +69,10 @@ class MemoryEngine:
         self.summarizer = summarizer
 
     def _measure(self, counter: TokenCounter) -> Callable[[str], int]:
-        cls = type(self.policy.summary_message("-"))
+        role = HumanMessage if self.policy.summary_role == "human" else SystemMessage
 
         def measure(text: str) -> int:
-            return counter.message(cls(content=SUMMARY_PREFIX + text))
+            return counter.message(role(content=SUMMARY_PREFIX + text))
 
         return measure
 
@@ -119,7 +120,10 @@ class MemoryEngine:
         outcome = None
         if plan is not None:
             outcome = self.summarizer.summarize(
-                state.summary, plan.chunk, config=config, **self._arguments(plan, counter)
+                state.summary,
+                plan.chunk,
+                config=config,
+                **self._arguments(plan, counter),
             )
         new_state, folded, failed = self._apply(state, plan, outcome)
         sent = self.policy.assemble(new_state, counter)
@@ -145,7 +149,10 @@ class MemoryEngine:
         outcome = None
         if plan is not None:
             outcome = await self.summarizer.asummarize(
-                state.summary, plan.chunk, config=config, **self._arguments(plan, counter)
+                state.summary,
+                plan.chunk,
+                config=config,
+                **self._arguments(plan, counter),
             )
         new_state, folded, failed = self._apply(state, plan, outcome)
         sent = await asyncio.to_thread(self.policy.assemble, new_state, counter)
@@ -192,4 +199,3 @@ def as_runnable(llm: Any, owner: str) -> Runnable[Any, Any]:
         )
         raise TypeError(msg)
     return llm
-
