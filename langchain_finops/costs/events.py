@@ -20,6 +20,7 @@ sees the same facts, scoped to the run they belong to:
 from __future__ import annotations
 
 import logging
+import uuid
 from decimal import Decimal
 from typing import Any, Literal, TypedDict
 
@@ -56,9 +57,11 @@ TECHNIQUES: tuple[Technique, ...] = ("cache", "routing", "compression", "memory"
 class SavingReport(TypedDict, total=False):
     """The payload of a `SAVING_EVENT`.
 
-    Only `technique` is required. A report carries either `tokens_saved`
-    (input tokens that were not sent; priced at the input rate of `model`, or
-    of the next model called in the same run when `model` is absent), or
+    Only `technique` is required; `report_saving` adds a unique `event_id`
+    so that a handler attached twice books the saving once. A report carries
+    either `tokens_saved` (input tokens that were not sent; priced at the
+    input rate of `model`, or of the next model called in the same run when
+    `model` is absent), or
     `baseline_model` (routing: the tier the call would otherwise have used;
     the saving is what the LLM calls below this run would have cost there,
     minus what they cost).
@@ -70,6 +73,7 @@ class SavingReport(TypedDict, total=False):
     baseline_model: str
     dollars_saved: Decimal
     detail: dict[str, Any]
+    event_id: str
 
 
 def _valid(report: SavingReport) -> bool:
@@ -82,6 +86,10 @@ def _valid(report: SavingReport) -> bool:
         )
         return False
     return True
+
+
+def _payload(report: SavingReport) -> dict[str, Any]:
+    return {**report, "event_id": uuid.uuid4().hex}
 
 
 def report_saving(report: SavingReport, config: RunnableConfig | None = None) -> None:
@@ -99,7 +107,9 @@ def report_saving(report: SavingReport, config: RunnableConfig | None = None) ->
     if not _valid(report):
         return
     try:
-        dispatch_custom_event(SAVING_EVENT, dict(report), config=ensure_config(config))
+        dispatch_custom_event(
+            SAVING_EVENT, _payload(report), config=ensure_config(config)
+        )
     except RuntimeError:
         logger.debug("No parent run to attach a %s saving to.", report["technique"])
 
@@ -112,7 +122,7 @@ async def areport_saving(
         return
     try:
         await adispatch_custom_event(
-            SAVING_EVENT, dict(report), config=ensure_config(config)
+            SAVING_EVENT, _payload(report), config=ensure_config(config)
         )
     except RuntimeError:
         logger.debug("No parent run to attach a %s saving to.", report["technique"])

@@ -52,8 +52,11 @@ logger = logging.getLogger(__name__)
 
 # Model used to estimate tokens when a run names no model at all.
 _ESTIMATE_MODEL = "gpt-4o"
-# How many finished run ids are remembered to drop a duplicate end event.
-_RECENT_RUNS = 10_000
+# How many saving events are remembered to drop one delivered twice.
+_RECENT_EVENTS = 1_000
+# Raw results kept before they are folded into the totals, bounding memory
+# for a handler that is never read.
+_FOLD_EVERY = 2_000
 
 
 @dataclass(slots=True)
@@ -76,6 +79,51 @@ class _OpenCall:
     overhead_of: Technique | None
     routing_baseline: str | None
     token_savings: list[SavingRecord] = field(default_factory=list)
+    # The same handler attached twice gets each event twice: count the
+    # starts, record the first end, forget the run after the last.
+    starts: int = 1
+    recorded: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Result:
+    """What a finished LLM run reported, kept raw until the ledger is read.
+
+    The usage is copied when the run ends: LangChain's cache later rewrites
+    the same message object, in place, when it serves it as a hit.
+    """
+
+    run_id: UUID
+    call: _OpenCall | None
+    usage_metadata: Mapping[str, Any] | None
+    model: str | None
+    cache_detail: Any
+    legacy_usage: Any
+    generation: Any
+
+
+def _result(run_id: UUID, call: _OpenCall | None, response: LLMResult) -> _Result:
+    generations = response.generations
+    generation = generations[0][0] if generations and generations[0] else None
+    message = getattr(generation, "message", None)
+    usage = getattr(message, "usage_metadata", None)
+    response_metadata = getattr(message, "response_metadata", None) or {}
+    llm_output = response.llm_output or {}
+    model = (
+        response_metadata.get("model_name")
+        or response_metadata.get("model")
+        or llm_output.get("model_name")
+        or (call.model if call else None)
+    )
+    return _Result(
+        run_id=run_id,
+        call=call,
+        usage_metadata=dict(usage) if isinstance(usage, Mapping) else usage,
+        model=str(model) if model else None,
+        cache_detail=response_metadata.get(CACHE_METADATA_KEY),
+        legacy_usage=llm_output.get("token_usage"),
+        generation=generation,
+    )
 
 
 class CostCallbackHandler(BaseCallbackHandler):
@@ -127,8 +175,8 @@ class CostCallbackHandler(BaseCallbackHandler):
         self._open_calls: dict[UUID, _OpenCall] = {}
         self._routing_baselines: dict[UUID, str] = {}
         self._unassigned: dict[UUID, list[SavingRecord]] = {}
-        self._recent: deque[object] = deque(maxlen=_RECENT_RUNS)
-        self._recent_set: set[object] = set()
+        self._recent_events: deque[object] = deque(maxlen=_RECENT_EVENTS)
+        self._pending_results: list[_Result] = []
         self._pending_calls: list[CallRecord] = []
         self._pending_savings: list[SavingRecord] = []
         self._ledger = Ledger(prices=self.prices)
@@ -138,7 +186,10 @@ class CostCallbackHandler(BaseCallbackHandler):
 
     def _folded(self) -> Ledger:
         with self._lock:
-            calls, self._pending_calls = self._pending_calls, []
+            results, self._pending_results = self._pending_results, []
+            calls = [self._safe_record(result) for result in results]
+            calls += self._pending_calls
+            self._pending_calls = []
             savings, self._pending_savings = self._pending_savings, []
             self._ledger.fold(calls, savings)
             return self._ledger
@@ -215,16 +266,6 @@ class CostCallbackHandler(BaseCallbackHandler):
             current = node.parent_id
         return tuple(names), root, baseline
 
-    def _remember(self, key: object) -> bool:
-        """Record `key`; False if it was seen already (a duplicate event)."""
-        if key in self._recent_set:
-            return False
-        if len(self._recent) == self._recent.maxlen:
-            self._recent_set.discard(self._recent[0])
-        self._recent.append(key)
-        self._recent_set.add(key)
-        return True
-
     def _open_run(
         self,
         serialized: Mapping[str, Any] | None,
@@ -246,11 +287,13 @@ class CostCallbackHandler(BaseCallbackHandler):
                 # priced at the model they named (or unpriced).
                 self._add_savings(leftovers)
 
-    def _add_call(self, record: CallRecord) -> None:
-        self._pending_calls.append(record)
+    def _add_result(self, result: _Result) -> None:
+        self._pending_results.append(result)
         if self._forward_to is not None:
             with self._forward_to._lock:
-                self._forward_to._add_call(record)
+                self._forward_to._add_result(result)
+        if len(self._pending_results) >= _FOLD_EVERY:
+            self._folded()
 
     def _add_savings(self, savings: Sequence[SavingRecord]) -> None:
         self._pending_savings.extend(savings)
@@ -353,6 +396,10 @@ class CostCallbackHandler(BaseCallbackHandler):
         overhead = metadata.get(OVERHEAD_METADATA_KEY)
         overhead_of: Technique | None = overhead if overhead in TECHNIQUES else None
         with self._lock:
+            already_open = self._open_calls.get(run_id)
+            if already_open is not None:
+                already_open.starts += 1
+                return
             chains, root, baseline = self._ancestry(parent_run_id)
             call = _OpenCall(
                 model=str(model) if model else None,
@@ -370,34 +417,27 @@ class CostCallbackHandler(BaseCallbackHandler):
     @override
     def on_llm_end(self, response: LLMResult, *, run_id: UUID, **kwargs: Any) -> None:
         with self._lock:
-            if not self._remember(("end", run_id)):
-                return
-            call = self._open_calls.pop(run_id, None)
-        try:
-            record = self._record(response, run_id, call)
-        except Exception:  # the user's chain must never fail because of us
-            logger.warning(
-                "Could not read the result of LLM run %s; counted as invalid.",
-                run_id,
-                exc_info=True,
-            )
-            record = CallRecord(
-                run_id=run_id,
-                model=call.model if call else None,
-                provider=call.provider if call else None,
-                usage=None,
-                invalid=True,
-                chains=call.chains if call else (),
-            )
-        with self._lock:
-            self._add_call(record)
+            call = self._open_calls.get(run_id)
+            if call is not None:
+                call.starts -= 1
+                if call.starts <= 0:
+                    del self._open_calls[run_id]
+                if call.recorded:
+                    return
+                call.recorded = True
+            self._add_result(_result(run_id, call, response))
 
     @override
     def on_llm_error(
         self, error: BaseException, *, run_id: UUID, **kwargs: Any
     ) -> None:
         with self._lock:
-            call = self._open_calls.pop(run_id, None)
+            call = self._open_calls.get(run_id)
+            if call is not None:
+                call.starts -= 1
+                if call.starts > 0 or call.recorded:
+                    return
+                del self._open_calls[run_id]
             if call is not None and call.token_savings and call.root_id is not None:
                 # The call failed, so the saving belongs to the retry, if any.
                 self._unassigned.setdefault(call.root_id, []).extend(call.token_savings)
@@ -409,8 +449,12 @@ class CostCallbackHandler(BaseCallbackHandler):
         if name != SAVING_EVENT:
             return
         with self._lock:
-            if not self._remember(("event", run_id, id(data))):
-                return
+            # A handler attached twice is handed each event twice.
+            event_id = data.get("event_id") if isinstance(data, Mapping) else None
+            if event_id is not None:
+                if event_id in self._recent_events:
+                    return
+                self._recent_events.append(event_id)
             saving = _parse_saving(data)
             if saving is None:
                 return
@@ -432,26 +476,28 @@ class CostCallbackHandler(BaseCallbackHandler):
 
     # --------------------------------------------------------------- helpers
 
-    def _record(
-        self, response: LLMResult, run_id: UUID, call: _OpenCall | None
-    ) -> CallRecord:
-        generation = (
-            response.generations[0][0]
-            if response.generations and response.generations[0]
-            else None
-        )
-        message = getattr(generation, "message", None)
-        usage_metadata = getattr(message, "usage_metadata", None)
-        response_metadata: Mapping[str, Any] = (
-            getattr(message, "response_metadata", None) or {}
-        )
-        llm_output = response.llm_output or {}
-        model = (
-            response_metadata.get("model_name")
-            or response_metadata.get("model")
-            or llm_output.get("model_name")
-            or (call.model if call else None)
-        )
+    def _safe_record(self, result: _Result) -> CallRecord:
+        call = result.call
+        try:
+            return self._record(result)
+        except Exception:  # the user's chain must never fail because of us
+            logger.warning(
+                "Could not read the result of LLM run %s; counted as invalid.",
+                result.run_id,
+                exc_info=True,
+            )
+            return CallRecord(
+                run_id=result.run_id,
+                model=call.model if call else None,
+                provider=call.provider if call else None,
+                usage=None,
+                invalid=True,
+                chains=call.chains if call else (),
+            )
+
+    def _record(self, result: _Result) -> CallRecord:
+        call = result.call
+        usage_metadata = result.usage_metadata
         usage: TokenUsage | None = None
         invalid = False
         if usage_metadata is not None:
@@ -462,22 +508,22 @@ class CostCallbackHandler(BaseCallbackHandler):
                 logger.warning(
                     "LLM run %s reported unusable usage (%s); its tokens are "
                     "estimated from the text and the call is marked invalid.",
-                    run_id,
+                    result.run_id,
                     error,
                 )
-        elif isinstance(llm_output.get("token_usage"), Mapping):
-            usage = _legacy_usage(llm_output["token_usage"])
+        elif isinstance(result.legacy_usage, Mapping):
+            usage = _legacy_usage(result.legacy_usage)
         estimated = usage is None
         if usage is None:
-            usage = self._estimate(model, call, generation)
+            usage = self._estimate(result.model, call, result.generation)
         cache_hit = (
             isinstance(usage_metadata, Mapping)
             and usage_metadata.get("total_cost") == 0
         )
-        cache_detail = response_metadata.get(CACHE_METADATA_KEY)
+        cache_detail = result.cache_detail
         return CallRecord(
-            run_id=run_id,
-            model=str(model) if model else None,
+            run_id=result.run_id,
+            model=result.model,
             provider=call.provider if call else None,
             usage=usage,
             chains=call.chains if call else (),

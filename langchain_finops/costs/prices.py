@@ -14,6 +14,7 @@ import logging
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -61,6 +62,12 @@ class TokenUsage:
         """
         input_details = usage.get("input_token_details") or {}
         output_details = usage.get("output_token_details") or {}
+        if not input_details and not output_details:
+            # The common case, kept short: it runs once per model call.
+            return cls(
+                input_tokens=_count(usage, "input_tokens", required=True),
+                output_tokens=_count(usage, "output_tokens", required=True),
+            )
         written_5m = _count(input_details, "ephemeral_5m_input_tokens")
         written_1h = _count(input_details, "ephemeral_1h_input_tokens")
         written = max(_count(input_details, "cache_creation"), written_5m + written_1h)
@@ -79,6 +86,8 @@ class TokenUsage:
 
 def _count(mapping: Mapping[str, Any], key: str, *, required: bool = False) -> int:
     value = mapping.get(key)
+    if type(value) is int and value >= 0:
+        return value
     if value is None:
         if required:
             msg = f"usage has no `{key}`"
@@ -182,8 +191,17 @@ def _known_provider_ids() -> frozenset[str]:
     return frozenset(provider.id for provider in data_snapshot.get_snapshot().providers)
 
 
-def _genai_price(model: str, provider: str | None, usage: TokenUsage) -> Decimal | None:
-    from genai_prices import Usage, calc_price
+# genai-prices fields that a plain per-token formula prices exactly.
+_SIMPLE_PRICE_FIELDS = {
+    "input_mtok": "input",
+    "output_mtok": "output",
+    "cache_read_mtok": "cache_read",
+    "cache_write_mtok": "cache_write",
+}
+
+
+def _genai_usage(usage: TokenUsage) -> Any:
+    from genai_prices import Usage
 
     values = {
         "input_tokens": usage.input_tokens,
@@ -198,7 +216,13 @@ def _genai_price(model: str, provider: str | None, usage: TokenUsage) -> Decimal
     }
     # Zero counts are left out: genai-prices treats a reported bucket as a
     # claim that the model has that kind of usage.
-    tokens = Usage(**{key: value for key, value in values.items() if value})
+    return Usage(**{key: value for key, value in values.items() if value})
+
+
+def _resolve(model: str, provider: str | None) -> tuple[str, str | None] | None:
+    """The (name, provider id) under which genai-prices knows `model`, or None."""
+    from genai_prices import Usage, calc_price
+
     names = [model]
     bare = _bare_model_name(model)
     if bare != model:
@@ -209,10 +233,52 @@ def _genai_price(model: str, provider: str | None, usage: TokenUsage) -> Decimal
     for name in names:
         for provider_id in providers:
             try:
-                return calc_price(tokens, name, provider_id=provider_id).total_price
+                calc_price(Usage(input_tokens=1), name, provider_id=provider_id)
             except LookupError:
                 continue
+            return name, provider_id
     return None
+
+
+def _flat_price(name: str, provider_id: str | None) -> ModelPrice | None:
+    """The model's price as a flat per-token `ModelPrice`, when it is one.
+
+    Pricing a call through genai-prices takes ~100 µs; most models have flat
+    per-token prices that the same formula gives in a few µs. Tiered, audio
+    and other special prices return None and go through genai-prices.
+    """
+    from genai_prices import Usage, calc_price
+
+    found = calc_price(Usage(input_tokens=1), name, provider_id=provider_id)
+    fields = {
+        key: value
+        for key, value in vars(found.model_price).items()
+        if key.endswith("_mtok") and value is not None
+    }
+    if not set(fields) <= set(_SIMPLE_PRICE_FIELDS):
+        return None
+    if not all(isinstance(value, Decimal) for value in fields.values()):
+        return None
+    if "input_mtok" not in fields or "output_mtok" not in fields:
+        return None
+    return ModelPrice(
+        **{_SIMPLE_PRICE_FIELDS[key]: value for key, value in fields.items()}
+    )
+
+
+def _genai_calc(usage: TokenUsage, name: str, provider_id: str | None) -> Decimal:
+    from genai_prices import calc_price
+
+    return calc_price(_genai_usage(usage), name, provider_id=provider_id).total_price
+
+
+def _fits_flat(price: ModelPrice, usage: TokenUsage) -> bool:
+    if usage.cache_read_tokens and price.cache_read is None:
+        return False
+    if usage.cache_write_tokens and price.cache_write is None:
+        return False
+    special = usage.cache_write_1h_tokens + usage.input_audio_tokens
+    return not (special or usage.output_audio_tokens)
 
 
 class PriceTable:
@@ -242,6 +308,10 @@ class PriceTable:
         self._overrides = _parse_overrides(overrides)
         self._warned: set[str] = set()
         self._lock = threading.Lock()
+        self._resolved: dict[
+            tuple[str, str | None],
+            tuple[date, tuple[str, str | None] | None, ModelPrice | None],
+        ] = {}
 
     @property
     def overrides(self) -> Mapping[str, ModelPrice]:
@@ -271,10 +341,28 @@ class PriceTable:
         )
         if override is not None:
             return override.cost(usage)
-        price = _genai_price(model, provider, usage)
+        price = self._genai_price(model, provider, usage)
         if price is None:
             self._warn_unpriced(model)
         return price
+
+    def _genai_price(
+        self, model: str, provider: str | None, usage: TokenUsage
+    ) -> Decimal | None:
+        # Prices change on dates genai-prices knows: resolve them once a day.
+        today = date.today()
+        memo = self._resolved.get((model, provider))
+        if memo is None or memo[0] != today:
+            resolved = _resolve(model, provider)
+            flat = None if resolved is None else _flat_price(*resolved)
+            memo = (today, resolved, flat)
+            self._resolved[(model, provider)] = memo
+        _, resolved, flat = memo
+        if resolved is None:
+            return None
+        if flat is not None and _fits_flat(flat, usage):
+            return flat.cost(usage)
+        return _genai_calc(usage, *resolved)
 
     def input_cost(
         self, model: str | None, tokens: int, *, provider: str | None = None
@@ -286,7 +374,7 @@ class PriceTable:
         """Whether `model` has a price (an override or a `genai-prices` entry)."""
         if model in self._overrides or _bare_model_name(model) in self._overrides:
             return True
-        return _genai_price(model, None, TokenUsage(input_tokens=1)) is not None
+        return _resolve(model, None) is not None
 
     def _warn_unpriced(self, model: str) -> None:
         with self._lock:

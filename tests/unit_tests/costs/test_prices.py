@@ -117,3 +117,21 @@ def test_bad_usage_metadata_is_rejected(
 ) -> None:
     with pytest.raises(ValueError, match=fragment):
         TokenUsage.from_usage_metadata(usage)
+
+
+@pytest.mark.parametrize("model", ["gpt-4o", "gpt-4o-mini", "o3-mini", "gpt-4.1"])
+@pytest.mark.parametrize(
+    "usage",
+    [
+        TokenUsage(input_tokens=1, output_tokens=0),
+        TokenUsage(input_tokens=123_457, cache_read_tokens=99_999, output_tokens=7),
+        TokenUsage(input_tokens=10, output_tokens=5_000, reasoning_tokens=4_000),
+    ],
+)
+def test_flat_price_shortcut_agrees_with_genai_prices(model: str, usage: TokenUsage) -> None:
+    from genai_prices import calc_price
+
+    from langchain_finops.costs.prices import _genai_usage
+
+    expected = calc_price(_genai_usage(usage), model, provider_id="openai").total_price
+    assert PriceTable().cost(model, usage, provider="openai") == expected
