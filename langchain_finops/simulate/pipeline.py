@@ -69,7 +69,7 @@ class PipelineOptions:
     memory: bool = True
     cache_threshold: float | None = None
     router_threshold: float | None = None
-    memory_max_tokens: int = 1000
+    memory_max_tokens: int = 500
     cache_dir: Path | None = None
 
     def __post_init__(self) -> None:
@@ -97,6 +97,7 @@ def chat_model(
     *,
     options: PipelineOptions,
     cache: BaseCache | bool = False,
+    max_tokens: int | None = None,
 ) -> BaseChatModel:
     """A chat model named `name`: real OpenAI when `options.live`, else simulated.
 
@@ -105,6 +106,7 @@ def chat_model(
         options: Live or simulated, seed, output cap.
         cache: The LLM cache this model answers from; False for none (a
             global cache the caller set must not leak into the baseline).
+        max_tokens: The reply cap, when not `options.max_output_tokens`.
 
     Returns:
         The model.
@@ -112,6 +114,7 @@ def chat_model(
     Raises:
         ValueError: If `options.live` is set without `OPENAI_API_KEY`.
     """
+    cap = options.max_output_tokens if max_tokens is None else max_tokens
     if options.live:
         import os
 
@@ -125,14 +128,14 @@ def chat_model(
 
         return ChatOpenAI(
             model=name,
-            max_completion_tokens=options.max_output_tokens,
+            max_completion_tokens=cap,
             stream_usage=True,
             cache=cache,
         )
     return SimulatedChatModel(
         model_name=name,
         seed=options.seed,
-        max_tokens=options.max_output_tokens,
+        max_tokens=cap,
         cache=cache,
     )
 
@@ -209,9 +212,17 @@ def build_optimised(
     if options.memory:
         from langchain_finops.memory import RollingSummaryMemory
 
-        summariser = chat_model(options.cheap, options=options, cache=False)
+        # A summariser is given a reply cap below the summary's own cap (a
+        # fifth of the budget against the memory's quarter), as one would
+        # configure it, so a summary rarely needs condensing.
+        summariser = chat_model(
+            options.cheap,
+            options=options,
+            cache=False,
+            max_tokens=max(16, options.memory_max_tokens // 5),
+        )
         memory = RollingSummaryMemory(
-            llm=summariser, max_tokens=options.memory_max_tokens
+            llm=summariser, max_tokens=options.memory_max_tokens, model=options.strong
         )
 
     compressor: Any = None
@@ -225,7 +236,8 @@ def build_optimised(
     ) -> AIMessage:
         to_send: Any = list(messages)
         session = (config.get("configurable") or {}).get("session_id")
-        # A lone prompt has no history to summarise; a conversation does.
+        # A lone prompt has no history to summarise. In a conversation the
+        # memory keeps the history and is given only the turn's new messages.
         if memory is not None and session is not None:
             to_send = memory.invoke(to_send, config)
         if compressor is not None:

@@ -37,7 +37,12 @@ from langchain_finops.simulate.pipeline import (
     build_optimised,
 )
 from langchain_finops.simulate.responder import CALL_KEY_METADATA
-from langchain_finops.simulate.traffic import Traffic, TrafficProblem, TrafficRecord
+from langchain_finops.simulate.traffic import (
+    ChatTurn,
+    Traffic,
+    TrafficProblem,
+    TrafficRecord,
+)
 
 __all__ = ["CallOutcome", "SimulationResult", "simulate"]
 
@@ -155,10 +160,20 @@ class _Call:
     label: str | None
     session: str | None
     baseline_messages: list[BaseMessage]
+    """The whole conversation so far: what the baseline sends."""
     optimised_messages: list[BaseMessage]
+    """The whole conversation as the optimised side saw it (its own replies)."""
+    new_messages: list[BaseMessage]
+    """Only what is new since the session's previous call: what a memory that
+    keeps the session's history is given."""
     prompt: str | None
     """The prompt of a session turn built from single prompts; its reply is
     appended to the session's history once known."""
+
+    def optimised_input(self, *, memory: bool) -> list[BaseMessage]:
+        if memory and self.session is not None:
+            return self.new_messages
+        return self.optimised_messages
 
 
 class _Calls:
@@ -170,25 +185,10 @@ class _Calls:
 
     def expand(self, index: int, record: TrafficRecord) -> Iterator[_Call]:
         if record.messages is not None:
-            session = record.session or f"line-{record.line}"
-            history = [_to_message(turn.role, turn.content) for turn in record.messages]
-            turn = 0
-            for position, message in enumerate(history):
-                if not isinstance(message, HumanMessage):
-                    continue
-                sent = history[: position + 1]
-                yield _Call(
-                    key=f"{index}:{turn}",
-                    label=record.label,
-                    session=session,
-                    baseline_messages=sent,
-                    optimised_messages=sent,
-                    prompt=None,
-                )
-                turn += 1
+            yield from self._expand_chat(index, record, record.messages)
             return
-        assert record.prompt is not None  # a record holds a prompt or messages
-        human = HumanMessage(content=record.prompt)
+        prompt = record.prompt or ""
+        human = HumanMessage(content=prompt)
         if record.session is None:
             yield _Call(
                 key=f"{index}:0",
@@ -196,6 +196,7 @@ class _Calls:
                 session=None,
                 baseline_messages=[human],
                 optimised_messages=[human],
+                new_messages=[human],
                 prompt=None,
             )
             return
@@ -207,8 +208,30 @@ class _Calls:
             session=record.session,
             baseline_messages=[*baseline, human],
             optimised_messages=[*optimised, human],
-            prompt=record.prompt,
+            new_messages=[*optimised[-1:], human],
+            prompt=prompt,
         )
+
+    def _expand_chat(
+        self, index: int, record: TrafficRecord, turns: tuple[ChatTurn, ...]
+    ) -> Iterator[_Call]:
+        session = record.session or f"line-{record.line}"
+        history = [_to_message(turn.role, turn.content) for turn in turns]
+        turn, since = 0, 0
+        for position, message in enumerate(history):
+            if not isinstance(message, HumanMessage):
+                continue
+            sent = history[: position + 1]
+            yield _Call(
+                key=f"{index}:{turn}",
+                label=record.label,
+                session=session,
+                baseline_messages=sent,
+                optimised_messages=sent,
+                new_messages=history[since : position + 1],
+                prompt=None,
+            )
+            turn, since = turn + 1, position + 1
 
     def answered(self, call: _Call, baseline: AIMessage, optimised: AIMessage) -> None:
         if call.prompt is None or call.session is None:
@@ -295,7 +318,9 @@ def simulate(
                 started = time.perf_counter()
                 base_reply = baseline.invoke(call.baseline_messages, base_config)
                 middle = time.perf_counter()
-                opt_reply = optimised.runnable.invoke(call.optimised_messages, opt_config)
+                opt_reply = optimised.runnable.invoke(
+                    call.optimised_input(memory=optimised.memory is not None), opt_config
+                )
                 ended = time.perf_counter()
 
                 completed_baseline = baseline_handler.totals
@@ -346,15 +371,18 @@ def _outcome(
     usage = reply.usage_metadata or {}
     model = reply.response_metadata.get("model_name")
     hit = usage.get("total_cost") == 0
+    # The provider's response id survives in the cache (LangChain's message id
+    # does not), so it tells which earlier call a cached answer came from.
+    response_id = reply.response_metadata.get("id")
     if not hit:
-        if reply.id is not None:
-            origin_label[reply.id] = label
+        if isinstance(response_id, str):
+            origin_label[response_id] = label
         return CallOutcome(
             cache_tier=None, model=model, false_hit=None, added_seconds=added_seconds
         )
     detail = reply.response_metadata.get(CACHE_METADATA_KEY) or {}
     tier = str(detail.get("tier", "unknown"))
-    origin = origin_label.get(reply.id) if reply.id is not None else None
+    origin = origin_label.get(response_id) if isinstance(response_id, str) else None
     false_hit = None if origin is None or label is None else origin != label
     return CallOutcome(
         cache_tier=tier, model=model, false_hit=false_hit, added_seconds=added_seconds

@@ -137,16 +137,24 @@ def write_json(result: SimulationResult, path: str | Path) -> Path:
     return path
 
 
+def _caption(result: SimulationResult) -> str:
+    return f"{provenance(result)}."
+
+
 def _cost_table(result: SimulationResult) -> Table:
-    replies = "simulated" if result.simulated else "live"
-    table = Table(title="Cost of the replay", title_justify="left")
-    for column in ("", "calls", "input tok", "output tok", "total tok", "cost", "replies"):
-        table.add_column(column, justify="left" if not column else "right")
-    rows = (
-        (f"baseline: all {result.options.strong}, full history", result.baseline),
-        ("optimised: " + " + ".join(result.options.techniques), result.optimised),
+    options = result.options
+    table = Table(
+        title=(
+            f"Cost: baseline = every call to {options.strong}, full history; "
+            f"optimised = {' + '.join(options.techniques) or 'nothing'}"
+        ),
+        title_justify="left",
+        caption=_caption(result),
+        caption_justify="left",
     )
-    for name, totals in rows:
+    for column in ("", "LLM calls", "input tok", "output tok", "total tok", "cost"):
+        table.add_column(column, justify="left" if not column else "right")
+    for name, totals in (("baseline", result.baseline), ("optimised", result.optimised)):
         table.add_row(
             name,
             f"{totals.calls:,}",
@@ -154,7 +162,6 @@ def _cost_table(result: SimulationResult) -> Table:
             f"{totals.output_tokens:,}",
             f"{totals.total_tokens:,}",
             _money(totals.cost),
-            replies,
         )
     saved = _cost(result.baseline) - _cost(result.optimised)
     table.add_row(
@@ -164,7 +171,6 @@ def _cost_table(result: SimulationResult) -> Table:
         f"{result.baseline.output_tokens - result.optimised.output_tokens:,}",
         f"{result.baseline.total_tokens - result.optimised.total_tokens:,}",
         f"{_money(saved)} ({_share(saved, _cost(result.baseline))})",
-        replies,
         style="bold",
     )
     return table
@@ -173,10 +179,13 @@ def _cost_table(result: SimulationResult) -> Table:
 def _savings_table(result: SimulationResult) -> Table:
     baseline = _cost(result.baseline)
     table = Table(
-        title="Saved by each technique, net of its own cost", title_justify="left"
+        title="Saved by each technique, net of its own cost",
+        title_justify="left",
+        caption=_caption(result),
+        caption_justify="left",
     )
-    for column in ("technique", "events", "tokens saved", "gross", "own cost", "net",
-                   "of baseline"):
+    for column in ("technique", "events", "tokens", "gross", "own cost", "net",
+                   "share"):
         table.add_column(column, justify="left" if column == "technique" else "right")
     attributed = Decimal(0)
     for name in TECHNIQUES:
@@ -193,14 +202,19 @@ def _savings_table(result: SimulationResult) -> Table:
         )
     rest = baseline - _cost(result.optimised) - attributed
     table.add_row(
-        "not attributed", "", "", "", "", _money(rest), _share(rest, baseline),
+        "interplay", "", "", "", "", _money(rest), _share(rest, baseline),
         style="dim",
     )
     return table
 
 
 def _behaviour_table(result: SimulationResult) -> Table:
-    table = Table(title="What the techniques did", title_justify="left")
+    table = Table(
+        title="What the techniques did",
+        title_justify="left",
+        caption=_caption(result),
+        caption_justify="left",
+    )
     table.add_column("measure")
     table.add_column("value", justify="right")
     calls = result.calls_done
@@ -211,7 +225,7 @@ def _behaviour_table(result: SimulationResult) -> Table:
         table.add_row(f"  {tier} tier", f"{_rate(hits[tier], calls)} ({hits[tier]:,})")
     if result.labelled_hits:
         table.add_row(
-            "false-hit rate (hits served from another label)",
+            "false hits (served from another label)",
             f"{_rate(result.false_hits, result.labelled_hits)} "
             f"({result.false_hits:,} of {result.labelled_hits:,} labelled hits)",
         )
@@ -228,7 +242,7 @@ def _behaviour_table(result: SimulationResult) -> Table:
     )
     mean, median, p95 = result.added_latency_ms
     table.add_row(
-        "latency added per call (mean / median / p95)",
+        "latency added per call, mean / median / p95",
         f"{mean:.1f} / {median:.1f} / {p95:.1f} ms",
     )
     return table

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,7 @@ _FILLER = (
 ).split()
 
 
-@cache
+@lru_cache(maxsize=1)
 def reply_length_percentiles() -> tuple[int, ...]:
     """The shipped percentiles 0..100 of real answer lengths, in tokens."""
     data = json.loads(_REPLY_LENGTHS.read_text(encoding="utf-8"))
@@ -138,6 +138,8 @@ class SimulatedChatModel(BaseChatModel):
             response_metadata={
                 "model_name": self.model_name,
                 "finish_reason": "stop",
+                # A provider's response id, as OpenAI's replies carry one.
+                "id": f"sim-{run_manager.run_id}" if run_manager else None,
                 "simulated": True,
             },
         )
