@@ -219,8 +219,15 @@ def _genai_usage(usage: TokenUsage) -> Any:
     return Usage(**{key: value for key, value in values.items() if value})
 
 
-def _resolve(model: str, provider: str | None) -> tuple[str, str | None] | None:
-    """The (name, provider id) under which genai-prices knows `model`, or None."""
+@functools.lru_cache(maxsize=4096)
+def _resolve(
+    model: str, provider: str | None, day: date
+) -> tuple[str, str | None] | None:
+    """The (name, provider id) under which genai-prices knows `model`, or None.
+
+    Cached for the process (per day, since prices change on set dates):
+    every handler shares the lookups.
+    """
     from genai_prices import Usage, calc_price
 
     names = [model]
@@ -240,7 +247,8 @@ def _resolve(model: str, provider: str | None) -> tuple[str, str | None] | None:
     return None
 
 
-def _flat_price(name: str, provider_id: str | None) -> ModelPrice | None:
+@functools.lru_cache(maxsize=4096)
+def _flat_price(name: str, provider_id: str | None, day: date) -> ModelPrice | None:
     """The model's price as a flat per-token `ModelPrice`, when it is one.
 
     Pricing a call through genai-prices takes ~100 µs; most models have flat
@@ -353,8 +361,8 @@ class PriceTable:
         today = date.today()
         memo = self._resolved.get((model, provider))
         if memo is None or memo[0] != today:
-            resolved = _resolve(model, provider)
-            flat = None if resolved is None else _flat_price(*resolved)
+            resolved = _resolve(model, provider, today)
+            flat = None if resolved is None else _flat_price(*resolved, today)
             memo = (today, resolved, flat)
             self._resolved[(model, provider)] = memo
         _, resolved, flat = memo
@@ -374,7 +382,7 @@ class PriceTable:
         """Whether `model` has a price (an override or a `genai-prices` entry)."""
         if model in self._overrides or _bare_model_name(model) in self._overrides:
             return True
-        return _resolve(model, None) is not None
+        return _resolve(model, None, date.today()) is not None
 
     def _warn_unpriced(self, model: str) -> None:
         with self._lock:
