@@ -307,9 +307,14 @@ def _read_csv(
                 + ". Name it with --text-column."
             )
             raise ValueError(msg)
+    elif columns.text not in header:
+        msg = (
+            f"{source} has no column {columns.text!r} (for --text-column); its "
+            "columns are " + ", ".join(repr(column) for column in header)
+        )
+        raise ValueError(msg)
     else:
-        text = _pick_column(header, columns.text, "prompt", "--text-column", source)
-    assert text is not None  # _pick_column raises for a named, missing column
+        text = columns.text
     label = _pick_column(header, columns.label, "label", "--label-column", source)
     user = _pick_column(header, columns.user, "user", "--user-column", source)
     session = _pick_column(
