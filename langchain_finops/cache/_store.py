@@ -248,8 +248,8 @@ class SqliteStore:
         )
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
-        with self._write():
-            self._conn.executescript(_SCHEMA.replace("\n\n", "\n"))
+        # executescript commits on its own; the script is its own transaction.
+        self._conn.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}COMMIT;")
         self._last_id = 0
         row = self._conn.execute(
             "SELECT COALESCE(MAX(seq), 0) FROM deletions"
