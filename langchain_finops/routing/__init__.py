@@ -7,6 +7,7 @@ from langchain_finops.routing.base import (
 )
 from langchain_finops.routing.intent import (
     DEFAULT_ROUTES,
+    NO_ROUTE,
     IntentClassifier,
     IntentRoute,
 )
@@ -20,6 +21,7 @@ from langchain_finops.routing.router import (
 
 __all__ = (
     "DEFAULT_ROUTES",
+    "NO_ROUTE",
     "CostRouterMiddleware",
     "IntentClassifier",
     "IntentRoute",

@@ -11,7 +11,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
-from langchain_core.messages import BaseMessage, BaseMessageChunk, convert_to_messages
+from langchain_core.messages import (
+    BaseMessage,
+    BaseMessageChunk,
+    HumanMessage,
+    convert_to_messages,
+)
 from langchain_core.prompt_values import PromptValue
 from langchain_core.runnables import (
     Runnable,
@@ -110,7 +115,10 @@ def _profile_window(runnable: Runnable[Any, Any]) -> int | None:
 
 
 def _as_countable(value: Any) -> str | PromptValue | list[BaseMessage]:
-    if isinstance(value, str | PromptValue):
+    # A string reaches a chat model as one human message, framing included.
+    if isinstance(value, str):
+        return [HumanMessage(value)]
+    if isinstance(value, PromptValue):
         return value
     if isinstance(value, BaseMessage):
         return [value]
@@ -324,15 +332,21 @@ class ModelRouter(Runnable[LanguageModelInput, Any]):
             return tier
         countable = _as_countable(value)
         start = tier
+        first_count = 0
         while tier < len(self.tiers):
             window = windows[tier]
-            if window is None:
-                return tier
-            tokens = int(count_tokens(countable, model=self.tier_names[tier]))
-            if tokens <= window:
+            # A tier of unknown window is assumed to fit.
+            tokens = (
+                0
+                if window is None
+                else int(count_tokens(countable, model=self.tier_names[tier]))
+            )
+            if tier == start:
+                first_count = tokens
+            if window is None or tokens <= window:
                 if tier != start:
                     escalations.append(
-                        f"context window: {tokens} tokens exceed "
+                        f"context window: {first_count} tokens exceed "
                         f"{self.tier_names[start]}'s {windows[start]}"
                     )
                 return tier
