@@ -111,7 +111,8 @@ CalibrationOption = Annotated[
 
 
 def _fail(message: str) -> typer.Exit:
-    _errors.print(f"[bold red]error:[/bold red] {message}")
+    # soft_wrap: a path or a value in the message stays on one line.
+    _errors.print(f"[bold red]error:[/bold red] {message}", soft_wrap=True)
     return typer.Exit(code=2)
 
 
@@ -209,7 +210,9 @@ def _run(
     except (OSError, ValueError) as error:
         raise _fail(str(error)) from None
     for problem in traffic.problems:
-        _errors.print(f"[yellow]skipped[/yellow] {traffic.source} {problem}")
+        _errors.print(
+            f"[yellow]skipped[/yellow] {traffic.source} {problem}", soft_wrap=True
+        )
     if not traffic.records:
         raise _fail(f"{traffic.source} has no record to replay.")
     if live and cap is not None:
@@ -388,7 +391,9 @@ def calibrate(
             input_path, limit=limit, text_column=text_column, label_column=label_column
         )
         for problem in traffic.problems:
-            _errors.print(f"[yellow]skipped[/yellow] {traffic.source} {problem}")
+            _errors.print(
+            f"[yellow]skipped[/yellow] {traffic.source} {problem}", soft_wrap=True
+        )
         with _errors.status("embedding prompt pairs"):
             result = calibrate_traffic(
                 traffic,

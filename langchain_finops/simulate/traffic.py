@@ -115,7 +115,9 @@ def load_sample(*, limit: int | None = None) -> Traffic:
     Returns:
         The sample's records; it has no problems.
     """
-    return load_traffic(SAMPLE_PATH, limit=limit)
+    traffic = load_traffic(SAMPLE_PATH, limit=limit)
+    traffic.source = "the shipped sample (BANKING77, CLINC150, BYU chit-chat)"
+    return traffic
 
 
 def load_traffic(
