@@ -87,11 +87,15 @@ SessionColumnOption = Annotated[
 ]
 CacheThresholdOption = Annotated[
     float | None,
-    typer.Option(min=0.0, max=1.0, help="Cache similarity threshold (default: the cache's own)."),
+    typer.Option(
+        min=0.0, max=1.0, help="Cache similarity threshold (default: the cache's own)."
+    ),
 ]
 RouterThresholdOption = Annotated[
     float | None,
-    typer.Option(min=0.0, max=1.0, help="Router threshold (default: the router's own)."),
+    typer.Option(
+        min=0.0, max=1.0, help="Router threshold (default: the router's own)."
+    ),
 ]
 PricesOption = Annotated[
     Path | None,
@@ -205,7 +209,10 @@ def _run(
             seed=seed,
             cache_threshold=cache_threshold,
             router_threshold=router_threshold,
-            **techniques,
+            cache=techniques["cache"],
+            routing=techniques["routing"],
+            compression=techniques["compression"],
+            memory=techniques["memory"],
         )
     except (OSError, ValueError) as error:
         raise _fail(str(error)) from None
@@ -335,7 +342,12 @@ def demo(
         limit=limit,
         seed=seed,
         columns={},
-        techniques={"cache": True, "routing": True, "compression": True, "memory": True},
+        techniques={
+            "cache": True,
+            "routing": True,
+            "compression": True,
+            "memory": True,
+        },
         cache_threshold=None,
         router_threshold=None,
         prices=None,
@@ -392,8 +404,8 @@ def calibrate(
         )
         for problem in traffic.problems:
             _errors.print(
-            f"[yellow]skipped[/yellow] {traffic.source} {problem}", soft_wrap=True
-        )
+                f"[yellow]skipped[/yellow] {traffic.source} {problem}", soft_wrap=True
+            )
         with _errors.status("embedding prompt pairs"):
             result = calibrate_traffic(
                 traffic,
@@ -420,7 +432,9 @@ def calibrate(
         f"{100 * result.cache_false_hit_rate:.2f}%",
     )
     table.add_row("router threshold", f"{result.router_threshold:.4f}")
-    table.add_row("  prompts sent to the strong model", f"{100 * result.strong_share:.1f}%")
+    table.add_row(
+        "  prompts sent to the strong model", f"{100 * result.strong_share:.1f}%"
+    )
     _console.print(table)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -439,7 +453,9 @@ def calibrate(
 
 def main(argv: list[str] | None = None) -> Any:
     """Run the command line (for `python -m langchain_finops.cli`)."""
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     return app(args=argv if argv is not None else sys.argv[1:])
 
 

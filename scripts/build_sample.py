@@ -117,7 +117,9 @@ def _prompts(data_dir: Path, rng: random.Random) -> list[dict[str, Any]]:
     by_label, out_of_scope = _load_intents(data_dir)
     labels = sorted(by_label)
     rng.shuffle(labels)
-    pools = {label: rng.sample(by_label[label], len(by_label[label])) for label in labels}
+    pools = {
+        label: rng.sample(by_label[label], len(by_label[label])) for label in labels
+    }
     asked: dict[str, list[str]] = {label: [] for label in labels}
     pick_intent = _zipf_picker(len(labels), ZIPF_EXPONENT, rng)
     rng.shuffle(out_of_scope)
@@ -165,7 +167,11 @@ def _sessions(data_dir: Path, rng: random.Random) -> list[dict[str, Any]]:
             for turn in turns
         ]
         sessions.append(
-            {"messages": messages, "source": "chitchat", "conversation": conversation["id"]}
+            {
+                "messages": messages,
+                "source": "chitchat",
+                "conversation": conversation["id"],
+            }
         )
     return sessions
 
@@ -176,7 +182,10 @@ def _timestamps(n: int, rng: random.Random) -> list[datetime]:
         offset = rng.random() * DAYS * 86_400
         hour = (offset / 3600) % 24
         # Busy by day, quiet at night: accept with a raised cosine of the hour.
-        if rng.random() < 0.15 + 0.85 * (1 - math.cos(2 * math.pi * (hour - 3) / 24)) / 2:
+        if (
+            rng.random()
+            < 0.15 + 0.85 * (1 - math.cos(2 * math.pi * (hour - 3) / 24)) / 2
+        ):
             times.append(START + timedelta(seconds=round(offset)))
     return sorted(times)
 
@@ -223,6 +232,7 @@ def build(data_dir: Path, seed: int) -> tuple[list[dict[str, Any]], dict[str, An
 
 
 def main() -> None:
+    """Build the sample and the reply-length table into the package."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--data-dir",

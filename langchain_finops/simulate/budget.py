@@ -161,7 +161,9 @@ class SpendCap(BaseCallbackHandler):
             self.spent += cost
             self.calls += 1
 
-    def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+    def on_llm_error(
+        self, error: BaseException, *, run_id: UUID, **kwargs: Any
+    ) -> None:
         """A failed call bills nothing; release its reservation."""
         with self._lock:
             self._reserved.pop(run_id, None)

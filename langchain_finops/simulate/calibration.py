@@ -14,6 +14,7 @@ prompts to the strong model (`ModelRouter.calibrate`).
 
 from __future__ import annotations
 
+import itertools
 import random
 import re
 from collections import defaultdict
@@ -114,7 +115,7 @@ def labelled_pairs(
     for label in sorted(repeated):
         prompts = by_label[label][:]
         rng.shuffle(prompts)
-        positives.extend((a, b, True) for a, b in zip(prompts, prompts[1:], strict=False))
+        positives.extend((a, b, True) for a, b in itertools.pairwise(prompts))
     rng.shuffle(positives)
     positives = positives[:half]
 
@@ -125,7 +126,7 @@ def labelled_pairs(
     negatives: list[tuple[str, str, bool]] = []
     for label, prompt in anchors[:half]:
         candidates = rng.sample(everything, min(_NEGATIVE_CANDIDATES, len(everything)))
-        others = [(l, p) for l, p in candidates if l != label]
+        others = [(other, p) for other, p in candidates if other != label]
         if not others:
             continue
         mine = words[prompt]

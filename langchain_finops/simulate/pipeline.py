@@ -231,9 +231,7 @@ def build_optimised(
 
         compressor = PromptCompressor()
 
-    def optimised(
-        messages: Sequence[BaseMessage], config: RunnableConfig
-    ) -> AIMessage:
+    def optimised(messages: Sequence[BaseMessage], config: RunnableConfig) -> AIMessage:
         to_send: Any = list(messages)
         session = (config.get("configurable") or {}).get("session_id")
         # A lone prompt has no history to summarise. In a conversation the

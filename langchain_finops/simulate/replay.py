@@ -123,7 +123,7 @@ class SimulationResult:
 
     @property
     def labelled_hits(self) -> int:
-        """Cache hits where both the prompt's and the stored answer's label are known."""
+        """Cache hits whose prompt and stored answer both have a known label."""
         return sum(1 for o in self.outcomes if o.false_hit is not None)
 
     @property
@@ -133,7 +133,7 @@ class SimulationResult:
 
     @property
     def models(self) -> Counter[str]:
-        """Calls answered by each model (cache hits count for the model that made the answer)."""
+        """Calls answered by each model (a hit counts for the model that answered)."""
         return Counter(o.model or "(unknown)" for o in self.outcomes)
 
     @property
@@ -319,7 +319,8 @@ def simulate(
                 base_reply = baseline.invoke(call.baseline_messages, base_config)
                 middle = time.perf_counter()
                 opt_reply = optimised.runnable.invoke(
-                    call.optimised_input(memory=optimised.memory is not None), opt_config
+                    call.optimised_input(memory=optimised.memory is not None),
+                    opt_config,
                 )
                 ended = time.perf_counter()
 
@@ -368,7 +369,7 @@ def _outcome(
     origin_label: dict[str, str | None],
     added_seconds: float,
 ) -> CallOutcome:
-    usage = reply.usage_metadata or {}
+    usage: dict[str, Any] = dict(reply.usage_metadata or {})
     model = reply.response_metadata.get("model_name")
     hit = usage.get("total_cost") == 0
     # The provider's response id survives in the cache (LangChain's message id

@@ -70,7 +70,9 @@ def summary(result: SimulationResult) -> dict[str, Any]:
         "baseline_cost": str(baseline),
         "optimised_cost": str(optimised),
         "saved": str(baseline - optimised),
-        "saved_share": None if baseline == 0 else float((baseline - optimised) / baseline),
+        "saved_share": None
+        if baseline == 0
+        else float((baseline - optimised) / baseline),
         "baseline_tokens": result.baseline.total_tokens,
         "optimised_tokens": result.optimised.total_tokens,
         "net_saved_by_technique": {name: str(value) for name, value in net.items()},
@@ -154,7 +156,10 @@ def _cost_table(result: SimulationResult) -> Table:
     )
     for column in ("", "LLM calls", "input tok", "output tok", "total tok", "cost"):
         table.add_column(column, justify="left" if not column else "right")
-    for name, totals in (("baseline", result.baseline), ("optimised", result.optimised)):
+    for name, totals in (
+        ("baseline", result.baseline),
+        ("optimised", result.optimised),
+    ):
         table.add_row(
             name,
             f"{totals.calls:,}",
@@ -184,8 +189,15 @@ def _savings_table(result: SimulationResult) -> Table:
         caption=_caption(result),
         caption_justify="left",
     )
-    for column in ("technique", "events", "tokens", "gross", "own cost", "net",
-                   "share"):
+    for column in (
+        "technique",
+        "events",
+        "tokens",
+        "gross",
+        "own cost",
+        "net",
+        "share",
+    ):
         table.add_column(column, justify="left" if column == "technique" else "right")
     attributed = Decimal(0)
     for name in TECHNIQUES:
@@ -202,7 +214,13 @@ def _savings_table(result: SimulationResult) -> Table:
         )
     rest = baseline - _cost(result.optimised) - attributed
     table.add_row(
-        "interplay", "", "", "", "", _money(rest), _share(rest, baseline),
+        "interplay",
+        "",
+        "",
+        "",
+        "",
+        _money(rest),
+        _share(rest, baseline),
         style="dim",
     )
     return table
@@ -267,8 +285,10 @@ def render(result: SimulationResult) -> RenderableType:
         more = len(result.problems) - 10
         tail = f"\n  ... and {more} more (all in the JSON ledger)" if more > 0 else ""
         parts.append(
-            Text(f"Skipped {len(result.problems)} malformed line(s):\n{lines}{tail}",
-                 style="red")
+            Text(
+                f"Skipped {len(result.problems)} malformed line(s):\n{lines}{tail}",
+                style="red",
+            )
         )
     if result.stopped:
         parts.append(
@@ -375,33 +395,53 @@ def write_html(result: SimulationResult, directory: str | Path) -> Path:
     baseline, optimised = _cost(result.baseline), _cost(result.optimised)
     rows = [
         ("replies", provenance(result)),
-        ("traffic", f"{result.source}: {result.records:,} records, "
-                    f"{result.calls_done:,} calls"),
-        ("baseline", f"{_money(baseline)}, {result.baseline.total_tokens:,} tokens "
-                     f"(every call to {result.options.strong}, full history)"),
-        ("optimised", f"{_money(optimised)}, {result.optimised.total_tokens:,} tokens "
-                      f"({' + '.join(result.options.techniques)})"),
-        ("saved", f"{_money(baseline - optimised)} "
-                  f"({_share(baseline - optimised, baseline)})"),
+        (
+            "traffic",
+            f"{result.source}: {result.records:,} records, {result.calls_done:,} calls",
+        ),
+        (
+            "baseline",
+            f"{_money(baseline)}, {result.baseline.total_tokens:,} tokens "
+            f"(every call to {result.options.strong}, full history)",
+        ),
+        (
+            "optimised",
+            f"{_money(optimised)}, {result.optimised.total_tokens:,} tokens "
+            f"({' + '.join(result.options.techniques)})",
+        ),
+        (
+            "saved",
+            f"{_money(baseline - optimised)} "
+            f"({_share(baseline - optimised, baseline)})",
+        ),
     ]
     for name in TECHNIQUES:
         net = result.savings[name].net_saved
         rows.append((f"net saving: {name}", f"{_money(net)} ({_share(net, baseline)})"))
     hit_rate = data["cache_hit_rate"]
-    rows.append(("cache hit rate", "-" if hit_rate is None else f"{100 * hit_rate:.1f}%"))
+    rows.append(
+        ("cache hit rate", "-" if hit_rate is None else f"{100 * hit_rate:.1f}%")
+    )
     for tier, count in data["cache_hits_by_tier"].items():
         rows.append((f"  {tier} tier", f"{count:,} hits"))
     rate = data["false_hit_rate"]
-    rows.append((
-        "false-hit rate",
-        "no labels to check" if rate is None
-        else f"{100 * rate:.1f}% of {result.labelled_hits:,} labelled hits",
-    ))
+    rows.append(
+        (
+            "false-hit rate",
+            "no labels to check"
+            if rate is None
+            else f"{100 * rate:.1f}% of {result.labelled_hits:,} labelled hits",
+        )
+    )
     for model, share in data["routing_shares"].items():
         rows.append((f"answered by {model}", f"{100 * share:.1f}%"))
     latency = data["added_latency_ms"]
-    rows.append(("latency added per call", f"{latency['mean']:.1f} ms mean, "
-                                           f"{latency['p95']:.1f} ms p95"))
+    rows.append(
+        (
+            "latency added per call",
+            f"{latency['mean']:.1f} ms mean, {latency['p95']:.1f} ms p95",
+        )
+    )
     if result.problems:
         rows.append(("skipped lines", f"{len(result.problems):,} malformed"))
     if result.stopped:

@@ -40,12 +40,13 @@ when the optimised one sent a shorter prompt."""
 _REPLY_LENGTHS = Path(__file__).with_name("data") / "reply_lengths.json"
 # Each of these words is one token with its leading space in both o200k_base
 # and cl100k_base, so a reply of n words is n tokens long.
-_FILLER = (
+_FILLER_TEXT = (
     "the answer is that you can do this in the app by going to your account "
     "settings and then choosing the option you need which will take a few "
     "minutes to complete please note fees may apply and we will send you a "
     "message when it is done if you have any other questions let us know"
-).split()
+)
+_FILLER = tuple(_FILLER_TEXT.split(" "))
 
 
 @lru_cache(maxsize=1)
@@ -61,7 +62,9 @@ def _draw(percentiles: Sequence[int], unit: float) -> int:
     low = int(position)
     high = min(low + 1, len(percentiles) - 1)
     fraction = position - low
-    return max(1, round(percentiles[low] + fraction * (percentiles[high] - percentiles[low])))
+    return max(
+        1, round(percentiles[low] + fraction * (percentiles[high] - percentiles[low]))
+    )
 
 
 def _unit(*parts: object) -> float:

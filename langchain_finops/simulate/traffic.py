@@ -181,7 +181,7 @@ def load_traffic(
 def _open_text(path: Path) -> io.TextIOBase:
     if path.name.lower().endswith(".gz"):
         return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
-    return open(path, encoding="utf-8", newline="")  # noqa: SIM115
+    return open(path, encoding="utf-8", newline="")
 
 
 def _read_jsonl(f: io.TextIOBase, traffic: Traffic) -> Iterator[TrafficRecord]:
@@ -192,8 +192,9 @@ def _read_jsonl(f: io.TextIOBase, traffic: Traffic) -> Iterator[TrafficRecord]:
             data = json.loads(line)
         except json.JSONDecodeError as error:
             traffic.problems.append(
-                TrafficProblem(number, f"not valid JSON ({error.msg} at column "
-                               f"{error.colno})")
+                TrafficProblem(
+                    number, f"not valid JSON ({error.msg} at column {error.colno})"
+                )
             )
             continue
         try:
@@ -216,19 +217,15 @@ def _record_from_json(number: int, data: Any) -> TrafficRecord:
     if not isinstance(data, dict):
         msg = f"expected a JSON object, got {type(data).__name__}"
         raise ValueError(msg)
-    common = {
-        "line": number,
-        "label": _optional_str(data, "label"),
-        "user": _optional_str(data, "user"),
-        "session": _optional_str(data, "session"),
-        "timestamp": _optional_str(data, "timestamp"),
-    }
+    label = _optional_str(data, "label")
+    user = _optional_str(data, "user")
+    session = _optional_str(data, "session")
+    timestamp = _optional_str(data, "timestamp")
     has_prompt, has_messages = "prompt" in data, "messages" in data
     if has_prompt == has_messages:
         msg = (
             "give either `prompt` (a string) or `messages` (a list of "
-            '{"role", "content"} objects), not '
-            + ("both" if has_prompt else "neither")
+            '{"role", "content"} objects), not ' + ("both" if has_prompt else "neither")
         )
         raise ValueError(msg)
     if has_prompt:
@@ -236,8 +233,22 @@ def _record_from_json(number: int, data: Any) -> TrafficRecord:
         if not isinstance(prompt, str) or not prompt.strip():
             msg = f"`prompt` is {prompt!r}; give non-empty text"
             raise ValueError(msg)
-        return TrafficRecord(prompt=prompt, **common)
-    return TrafficRecord(messages=_turns(data["messages"]), **common)
+        return TrafficRecord(
+            line=number,
+            prompt=prompt,
+            label=label,
+            user=user,
+            session=session,
+            timestamp=timestamp,
+        )
+    return TrafficRecord(
+        line=number,
+        messages=_turns(data["messages"]),
+        label=label,
+        user=user,
+        session=session,
+        timestamp=timestamp,
+    )
 
 
 def _turns(messages: Any) -> tuple[ChatTurn, ...]:
@@ -251,16 +262,16 @@ def _turns(messages: Any) -> tuple[ChatTurn, ...]:
             raise ValueError(msg)
         role, content = message.get("role"), message.get("content")
         if role not in _ROLES:
-            msg = (
-                f"messages[{index}] has role {role!r}; use one of "
-                + ", ".join(sorted(_ROLES))
+            msg = f"messages[{index}] has role {role!r}; use one of " + ", ".join(
+                sorted(_ROLES)
             )
             raise ValueError(msg)
         if not isinstance(content, str):
             msg = f"messages[{index}] has content {content!r}; give text"
             raise ValueError(msg)
-        turns.append(ChatTurn(role="system" if role == "developer" else role,
-                              content=content))
+        turns.append(
+            ChatTurn(role="system" if role == "developer" else role, content=content)
+        )
     if not any(turn.role == "user" for turn in turns):
         msg = "`messages` has no user message, so there is no call to replay"
         raise ValueError(msg)
@@ -339,9 +350,7 @@ def _read_csv(
             continue
         prompt = row[index[text]]
         if not prompt.strip():
-            traffic.problems.append(
-                TrafficProblem(number, f"column {text!r} is empty")
-            )
+            traffic.problems.append(TrafficProblem(number, f"column {text!r} is empty"))
             continue
         yield TrafficRecord(
             line=number,

@@ -23,8 +23,14 @@ def test_simulate_a_user_file_prints_the_report_and_writes_the_ledger(
     ledger = tmp_path / "ledger.json"
     result = runner.invoke(
         app,
-        ["simulate", "--input", str(EXAMPLES / "traffic.jsonl"), "--json", str(ledger),
-         *LIGHT],
+        [
+            "simulate",
+            "--input",
+            str(EXAMPLES / "traffic.jsonl"),
+            "--json",
+            str(ledger),
+            *LIGHT,
+        ],
     )
     assert result.exit_code == 0, result.output
     assert "18 calls from 16 records" in result.output
@@ -40,8 +46,18 @@ def test_simulate_csv_with_named_columns(runner: CliRunner, tmp_path: Path) -> N
     path.write_text("question,intent\nhi there,greet\nhi there,greet\n", "utf-8")
     result = runner.invoke(
         app,
-        ["simulate", "-i", str(path), "--text-column", "question", "--label-column",
-         "intent", "--json", str(tmp_path / "l.json"), *LIGHT],
+        [
+            "simulate",
+            "-i",
+            str(path),
+            "--text-column",
+            "question",
+            "--label-column",
+            "intent",
+            "--json",
+            str(tmp_path / "l.json"),
+            *LIGHT,
+        ],
     )
     assert result.exit_code == 0, result.output
     summary = json.loads((tmp_path / "l.json").read_text("utf-8"))["summary"]
@@ -85,11 +101,21 @@ def test_live_needs_a_key(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) ->
     assert "OPENAI_API_KEY" in result.output
 
 
-def test_simulate_max_spend_stops_offline_too(runner: CliRunner, tmp_path: Path) -> None:
+def test_simulate_max_spend_stops_offline_too(
+    runner: CliRunner, tmp_path: Path
+) -> None:
     result = runner.invoke(
         app,
-        ["simulate", "--limit", "30", "--max-spend", "0.02", "--json",
-         str(tmp_path / "l.json"), *LIGHT],
+        [
+            "simulate",
+            "--limit",
+            "30",
+            "--max-spend",
+            "0.02",
+            "--json",
+            str(tmp_path / "l.json"),
+            *LIGHT,
+        ],
     )
     assert result.exit_code == 0, result.output
     assert "Stopped by --max-spend" in result.output
@@ -105,7 +131,12 @@ def test_demo_and_report(runner: CliRunner, tmp_path: Path) -> None:
     assert (tmp_path / "index.html").stat().st_size > 1_000_000
     ledger = json.loads((tmp_path / "ledger.json").read_text("utf-8"))
     assert ledger["summary"]["records"] == 25
-    assert ledger["options"]["techniques"] == ["memory", "compression", "routing", "cache"]
+    assert ledger["options"]["techniques"] == [
+        "memory",
+        "compression",
+        "routing",
+        "cache",
+    ]
 
 
 def test_calibrate_then_simulate_with_the_thresholds(
@@ -122,8 +153,16 @@ def test_calibrate_then_simulate_with_the_thresholds(
     ledger = tmp_path / "l.json"
     replay = runner.invoke(
         app,
-        ["simulate", "-i", str(EXAMPLES / "traffic.jsonl"), "--calibration", str(out),
-         "--no-compression", "--json", str(ledger)],
+        [
+            "simulate",
+            "-i",
+            str(EXAMPLES / "traffic.jsonl"),
+            "--calibration",
+            str(out),
+            "--no-compression",
+            "--json",
+            str(ledger),
+        ],
     )
     assert replay.exit_code == 0, replay.output
     options = json.loads(ledger.read_text("utf-8"))["options"]
@@ -131,7 +170,9 @@ def test_calibrate_then_simulate_with_the_thresholds(
     assert options["router_threshold"] == fitted["router_threshold"]
 
 
-def test_calibrate_without_labels_fails_clearly(runner: CliRunner, tmp_path: Path) -> None:
+def test_calibrate_without_labels_fails_clearly(
+    runner: CliRunner, tmp_path: Path
+) -> None:
     path = tmp_path / "t.jsonl"
     path.write_text('{"prompt": "a"}\n{"prompt": "b"}\n', "utf-8")
     result = runner.invoke(app, ["calibrate", "-i", str(path)])

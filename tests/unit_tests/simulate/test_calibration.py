@@ -31,8 +31,10 @@ def test_pairs_are_same_label_chains_and_nearest_other_label() -> None:
     negatives = [p for p in pairs if not p[2]]
     # Three distinct "pw" prompts chain into two pairs; "hours" has one.
     assert len(positives) == 2
-    assert all({a, b} <= {"reset my password", "how to reset password",
-                          "password reset link"} for a, b, _ in positives)
+    assert all(
+        {a, b} <= {"reset my password", "how to reset password", "password reset link"}
+        for a, b, _ in positives
+    )
     # Every labelled prompt gets its nearest prompt of another label.
     assert len(negatives) == 4
     for a, b, _ in negatives:

@@ -4,7 +4,6 @@ from pathlib import Path
 
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
-from langchain_finops.costs import count_tokens
 from langchain_finops.simulate.pipeline import PipelineOptions
 from langchain_finops.simulate.replay import _Calls, simulate
 from langchain_finops.simulate.responder import SimulatedChatModel
@@ -20,7 +19,9 @@ def traffic_of(tmp_path: Path, lines: list[dict[str, object]]) -> Traffic:
 
 
 def test_with_every_technique_off_both_sides_cost_the_same(tmp_path: Path) -> None:
-    traffic = traffic_of(tmp_path, [{"prompt": "Hi"}, {"prompt": "Hi"}, {"prompt": "Bye"}])
+    traffic = traffic_of(
+        tmp_path, [{"prompt": "Hi"}, {"prompt": "Hi"}, {"prompt": "Bye"}]
+    )
     result = simulate(traffic, options=PipelineOptions(**OFF))
     # [Human("Hi")] is 3 framing + 1 role + 1 content + 3 priming = 8 tokens,
     # and so is [Human("Bye")].
@@ -89,7 +90,9 @@ def test_false_hits_are_cache_hits_served_from_another_label(tmp_path: Path) -> 
             {"prompt": "How do I close my account?", "label": "close"},
         ],
     )
-    options = PipelineOptions(cache=True, routing=False, compression=False, memory=False)
+    options = PipelineOptions(
+        cache=True, routing=False, compression=False, memory=False
+    )
     result = simulate(traffic, options=options)
     assert result.cache_hits == {"exact": 3}
     # Hit 1 came from a prompt of its own label, hit 2 from another label;
@@ -115,7 +118,9 @@ def test_spend_cap_stops_the_replay_and_reports(tmp_path: Path) -> None:
     # A call here is at most 9 input tokens and 1024 output tokens on
     # gpt-4o: 9 * 2.5e-6 + 1024 * 1e-5 = $0.0102625. A $0.05 cap cannot
     # hold 40 calls on each side.
-    result = simulate(traffic, options=PipelineOptions(**OFF), max_spend=Decimal("0.05"))
+    result = simulate(
+        traffic, options=PipelineOptions(**OFF), max_spend=Decimal("0.05")
+    )
     assert result.stopped is not None
     assert "Stopped before a call" in result.stopped
     assert 0 < result.calls_done < 40

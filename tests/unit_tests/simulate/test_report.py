@@ -43,7 +43,10 @@ def test_json_ledger_round_trips(result: SimulationResult, tmp_path: Path) -> No
     assert summary["cache_hit_rate"] == hits / 18
     assert summary["cache_hits_by_tier"] == dict(result.cache_hits)
     assert set(summary["net_saved_by_technique"]) == {
-        "cache", "routing", "compression", "memory",
+        "cache",
+        "routing",
+        "compression",
+        "memory",
     }
     assert data["options"]["techniques"] == ["cache"]
     assert data["baseline_ledger"]["totals"]["calls"] == 18

@@ -37,7 +37,9 @@ def test_usage_is_real_and_the_reply_as_long_as_drawn() -> None:
     assert usage is not None
     assert usage["input_tokens"] == count_tokens(messages, model="gpt-4o")
     expected = model.reply_length(("k1", None))
-    assert usage["output_tokens"] == expected == count_tokens(reply.text, model="gpt-4o")
+    assert (
+        usage["output_tokens"] == expected == count_tokens(reply.text, model="gpt-4o")
+    )
     assert usage["total_tokens"] == usage["input_tokens"] + expected
     assert reply.response_metadata["model_name"] == "gpt-4o"
     assert reply.response_metadata["simulated"] is True
@@ -50,7 +52,8 @@ def test_same_seed_same_lengths_and_call_key_beats_text() -> None:
     config = {"metadata": {CALL_KEY_METADATA: "call-9"}}
     a = one.invoke("long question", config=config).usage_metadata
     b = two.invoke("short", config=config).usage_metadata
-    assert a is not None and b is not None
+    assert a is not None
+    assert b is not None
     # The baseline and the optimised side get the same reply length for a
     # call, whatever model answers and however the prompt was shortened.
     assert a["output_tokens"] == b["output_tokens"]

@@ -34,7 +34,11 @@ def test_jsonl_prompts_and_sessions(tmp_path: Path) -> None:
     assert traffic.problems == []
     first, second = traffic.records
     assert (first.line, first.prompt, first.label, first.user, first.session) == (
-        1, "Hi", "greet", "u1", "7",
+        1,
+        "Hi",
+        "greet",
+        "u1",
+        "7",
     )
     assert second.line == 3
     assert second.messages == (
@@ -116,9 +120,11 @@ def test_csv_bad_rows_are_reported(tmp_path: Path) -> None:
 
 def test_csv_column_errors_name_the_columns(tmp_path: Path) -> None:
     path = write(tmp_path, "t.csv", "body,label\nhi,a\n")
-    with pytest.raises(ValueError, match="no prompt column.*'body'.*--text-column"):
+    with pytest.raises(ValueError, match=r"no prompt column.*'body'.*--text-column"):
         load_traffic(path)
-    with pytest.raises(ValueError, match="no column 'missing' \\(for --label-column\\)"):
+    with pytest.raises(
+        ValueError, match="no column 'missing' \\(for --label-column\\)"
+    ):
         load_traffic(path, text_column="body", label_column="missing")
 
 
