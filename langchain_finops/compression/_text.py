@@ -1,0 +1,187 @@
+"""The model-free pipeline on one string, one level of aggressiveness at a time.
+
+Levels, each including those before it:
+
+1. `normalize`: whitespace and markup; `<keep>` markers dropped; JSON minified.
+2. `dedup`: paragraphs and prose lines repeated verbatim are dropped.
+3. `filler`: courtesy and filler phrases, wordy phrasings shortened.
+4. `prune`: low-information words (articles, intensifiers) in English prose.
+5. `prune_more`: a longer list of function words; only for a target.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from langchain_finops.compression._prose import normalize_space, prune_gap
+from langchain_finops.compression._spans import HARD_KINDS, Span, split_spans
+from langchain_finops.compression._vocab import ENGLISH_MARKERS
+
+__all__ = ["LEVEL_NAMES", "compress_text", "minify_json"]
+
+LEVEL_NAMES = ("normalize", "dedup", "filler", "prune", "prune_more")
+
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[^\s"]+|\s+')
+_LATIN_WORD = re.compile(r"[A-Za-z]+")
+_ENGLISH_SHARE = 0.15
+_MIN_DEDUP_WORDS = 5
+
+
+def minify_json(value: str) -> str:
+    """Drop the whitespace between the tokens of valid JSON.
+
+    Strings and numbers are kept exactly as written (a round trip through
+    `json.loads` would rewrite escapes, number formats and duplicate keys).
+    """
+    return "".join(t for t in _JSON_TOKEN.findall(value) if not t[0].isspace())
+
+
+def _looks_english(text: str, spans: Sequence[Span]) -> bool:
+    words = [
+        word.lower()
+        for span in spans
+        if span.kind == "free"
+        for word in _LATIN_WORD.findall(text, span.start, span.end)
+    ]
+    if not words:
+        return False
+    markers = sum(1 for word in words if word in ENGLISH_MARKERS)
+    return markers >= _ENGLISH_SHARE * len(words)
+
+
+def _hard_intervals(spans: Sequence[Span]) -> list[tuple[int, int]]:
+    return [
+        (s.start, s.end) for s in spans if s.kind in HARD_KINDS or s.kind == "keep_tag"
+    ]
+
+
+def _touches(intervals: Sequence[tuple[int, int]], start: int, end: int) -> bool:
+    return any(s < end and start < e for s, e in intervals)
+
+
+def _dedup_candidate(line: str) -> bool:
+    words = line.split()
+    if len(words) < _MIN_DEDUP_WORDS or "|" in line or "\t" in line:
+        return False
+    # Rows of data (CSV and the like) repeat on purpose: two equal rows are two
+    # records, not one said twice.
+    return line.count(",") * 2 < len(words)
+
+
+def _duplicate_ranges(text: str, spans: Sequence[Span]) -> list[tuple[int, int]]:
+    hard = _hard_intervals(spans)
+    lines: list[tuple[int, int]] = []
+    position = 0
+    while position < len(text):
+        newline = text.find("\n", position)
+        end = len(text) if newline < 0 else newline + 1
+        lines.append((position, end))
+        position = end
+
+    drops: list[tuple[int, int]] = []
+    seen_paragraphs: set[str] = set()
+    seen_lines: set[str] = set()
+    index = 0
+    while index < len(lines):
+        if not text[lines[index][0] : lines[index][1]].strip():
+            index += 1
+            continue
+        first = index
+        while index < len(lines) and text[lines[index][0] : lines[index][1]].strip():
+            index += 1
+        start, end = lines[first][0], lines[index - 1][1]
+        while (
+            index < len(lines) and not text[lines[index][0] : lines[index][1]].strip()
+        ):
+            index += 1
+        paragraph = text[start:end].strip()
+        if _touches(hard, start, end):
+            continue
+        if index - first > 1 and len(paragraph.split()) >= _MIN_DEDUP_WORDS:
+            if paragraph in seen_paragraphs:
+                drops.append((start, lines[index - 1][1] if index else end))
+                continue
+            seen_paragraphs.add(paragraph)
+        for line_start, line_end in lines[first : first + (index - first)]:
+            line = text[line_start:line_end].strip()
+            if not line:
+                continue
+            if _dedup_candidate(line):
+                if line in seen_lines:
+                    drops.append((line_start, line_end))
+                    continue
+                seen_lines.add(line)
+    return drops
+
+
+def _without(text: str, drops: Sequence[tuple[int, int]]) -> str:
+    pieces = []
+    position = 0
+    for start, end in sorted(drops):
+        if start > position:
+            pieces.append(text[position:start])
+        position = max(position, end)
+    pieces.append(text[position:])
+    return "".join(pieces)
+
+
+def compress_text(
+    text: str,
+    *,
+    level: int,
+    patterns: Sequence[re.Pattern[str]] = (),
+    strip_markers: bool = True,
+) -> str:
+    """Compress one string up to `level` (1 to 5).
+
+    Args:
+        text: The text.
+        level: How many of the steps in `LEVEL_NAMES` to apply.
+        patterns: The user's protected patterns.
+        strip_markers: Drop `<keep>` markers (query-aware extraction keeps them
+            until it has chosen what to keep).
+
+    Returns:
+        The compressed text; protected spans are copied byte for byte.
+    """
+    if not text or level <= 0:
+        return text
+    spans = split_spans(text, patterns=patterns)
+    if level >= 2:
+        drops = _duplicate_ranges(text, spans)
+        if drops:
+            text = _without(text, drops)
+            spans = split_spans(text, patterns=patterns)
+    english = level >= 3 and _looks_english(text, spans)
+
+    pieces: list[str] = []
+    last = len(spans) - 1
+    for index, span in enumerate(spans):
+        piece = text[span.start : span.end]
+        if span.kind == "keep_tag":
+            if not strip_markers:
+                pieces.append(piece)
+            continue
+        if span.kind == "json":
+            pieces.append(minify_json(piece))
+            continue
+        if span.kind != "free":
+            pieces.append(piece)
+            continue
+        glued_before = span.start > 0 and not text[span.start - 1].isspace()
+        glued_after = span.end < len(text) and not text[span.end].isspace()
+        piece = normalize_space(piece, glued_before=glued_before)
+        if english:
+            piece = prune_gap(
+                piece,
+                glued_before=glued_before,
+                glued_after=glued_after,
+                level=min(level, len(LEVEL_NAMES)),
+            )
+        if index == 0:
+            piece = piece.lstrip("\n")
+        if index == last:
+            piece = piece.rstrip()
+        pieces.append(piece)
+    return "".join(pieces)
