@@ -139,6 +139,16 @@ def _prompt_of() -> Runnable[dict[str, Any], Any]:
     return RunnableLambda(prompt, name="prompt")
 
 
+def _decision_config(config: RunnableConfig, choice: RouteChoice) -> RunnableConfig:
+    # The decision also rides in the run metadata of the tier's runs, so a
+    # tracer shows it on the model call itself.
+    metadata = {
+        **(config.get("metadata") or {}),
+        ROUTING_METADATA_KEY: choice.as_detail(),
+    }
+    return {**config, "metadata": metadata}
+
+
 def _with_routing_metadata(output: Any, detail: dict[str, Any]) -> Any:
     if isinstance(output, BaseMessage):
         metadata = {**output.response_metadata, ROUTING_METADATA_KEY: detail}
@@ -414,6 +424,7 @@ class ModelRouter(Runnable[LanguageModelInput, Any]):
     ) -> Any:
         choice = self.decide(value, config)
         report_saving(self.report(choice), config)
+        config = _decision_config(config, choice)
         failed: list[str] = []
         for tier in range(choice.tier, len(self.tiers)):
             try:
@@ -434,6 +445,7 @@ class ModelRouter(Runnable[LanguageModelInput, Any]):
     ) -> Any:
         choice = await self.adecide(value, config)
         await areport_saving(self.report(choice), config)
+        config = _decision_config(config, choice)
         failed: list[str] = []
         for tier in range(choice.tier, len(self.tiers)):
             try:
@@ -496,6 +508,7 @@ class ModelRouter(Runnable[LanguageModelInput, Any]):
         try:
             choice = self.decide(input, child)
             report_saving(self.report(choice), child)
+            child = _decision_config(child, choice)
             failed: list[str] = []
             for tier in range(choice.tier, len(self.tiers)):
                 chunks = self.branch.stream({"tier": tier, "input": input}, child)
@@ -539,6 +552,7 @@ class ModelRouter(Runnable[LanguageModelInput, Any]):
         try:
             choice = await self.adecide(input, child)
             await areport_saving(self.report(choice), child)
+            child = _decision_config(child, choice)
             failed: list[str] = []
             for tier in range(choice.tier, len(self.tiers)):
                 chunks = self.branch.astream({"tier": tier, "input": input}, child)

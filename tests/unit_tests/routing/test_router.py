@@ -5,6 +5,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import (
     AIMessage,
     AIMessageChunk,
@@ -441,3 +442,19 @@ def test_construction_errors_say_what_to_do() -> None:
         create_model_router(cheap=cheap, strong=strong, context_windows={"gpt-5": 10})
     with pytest.raises(TypeError, match="not int"):
         _router().invoke(42)  # type: ignore[arg-type]
+
+
+class _Metadata(BaseCallbackHandler):
+    def __init__(self) -> None:
+        self.seen: list[dict[str, Any]] = []
+
+    def on_chat_model_start(self, *args: Any, **kwargs: Any) -> None:
+        self.seen.append(kwargs.get("metadata") or {})
+
+
+def test_the_decision_is_in_the_model_runs_metadata() -> None:
+    spy = _Metadata()
+    _router(threshold=0.5).invoke("prove it", {"callbacks": [spy]})
+    list(_router(threshold=0.5).stream("hi", {"callbacks": [spy]}))
+    assert [m["finops_routing"]["tier"] for m in spy.seen] == ["gpt-4o", "gpt-4o-mini"]
+    assert spy.seen[0]["finops_routing"]["score"] == 0.9
