@@ -16,6 +16,7 @@ budget, not with the length of the text.
 from __future__ import annotations
 
 import heapq
+import math
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -206,14 +207,14 @@ def _windows(chunks: Iterator[_Chunk], size: int) -> Iterator[list[_Chunk]]:
 def _scores(
     text: str, window: Sequence[_Chunk], query_terms: list[str], neighbour_weight: float
 ) -> list[float]:
-    if not query_terms:
+    corpus = [terms(text[c.start : c.end]) for c in window]
+    if not query_terms or not any(corpus):
         return [0.0] * len(window)
     import bm25s  # scipy-backed; loaded only when a query is given
 
-    corpus = [terms(text[c.start : c.end]) for c in window]
     retriever = bm25s.BM25()
     retriever.index(corpus, show_progress=False)
-    raw = [float(s) for s in retriever.get_scores(query_terms)]
+    raw = [float(s) if math.isfinite(s) else 0.0 for s in retriever.get_scores(query_terms)]
     smoothed = []
     for i, score in enumerate(raw):
         before = raw[i - 1] if i > 0 else 0.0

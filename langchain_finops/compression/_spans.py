@@ -21,7 +21,7 @@ from __future__ import annotations
 import bisect
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -105,7 +105,9 @@ _NUMBER = re.compile(
     r"(?<![\w.])(?<![A-Za-z0-9]-)[$€£¥₹]?[-+]?\d(?:[\d,._:/-]*\d)?"
     r"(?P<unit>[ \t]*(?:%|‰|°[CF]?|[A-Za-zµ]+(?:/[A-Za-z]+)?\b))?"
 )
-_WORD = re.compile(r"\S+")
+# What separates words: spaces, zero-width characters, `&nbsp;` and `<br>`
+# (the whitespace step turns the last ones into spaces and newlines).
+_SEPARATOR = re.compile(r"&nbsp;|<br\s*/?>|[\s\u200b\u200c\u200d\u2060\ufeff]+", re.I)
 _LEADING = "([{\"'“‘«<*_"
 _TRAILING = ".,;:!?)]}\"'”’»>*_"
 _LOWER_WORD = re.compile(r"[a-z][a-z'’-]*")
@@ -151,6 +153,13 @@ def _claim_keep(text: str, claims: _Claims) -> None:
         claims.add(inner_end, end, "keep_tag")
 
 
+def _is_code_line(line: str) -> bool:
+    # Code quoted inside prose ("call `run()` first") does not make it code.
+    if "`" in line:
+        line = _INLINE_CODE.sub("x", line)
+    return _CODE_LINE.search(line) is not None
+
+
 def _code_paragraphs(text: str) -> list[tuple[int, int]]:
     """Runs of code-like paragraphs, blank lines between them included."""
     runs: list[tuple[int, int]] = []
@@ -159,7 +168,7 @@ def _code_paragraphs(text: str) -> list[tuple[int, int]]:
     def close() -> None:
         if not paragraph:
             return
-        code = sum(1 for s, e in paragraph if _CODE_LINE.search(text, s, e))
+        code = sum(1 for s, e in paragraph if _is_code_line(text[s:e]))
         if code * 2 >= len(paragraph):
             start, end = paragraph[0][0], paragraph[-1][1]
             if runs and not text[runs[-1][1] : start].strip():
@@ -280,11 +289,20 @@ def _word_kind(text: str, start: int, core: str) -> str | None:
     return "identifier"
 
 
+def _words(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    position = start
+    for separator in _SEPARATOR.finditer(text, start, end):
+        if separator.start() > position:
+            yield position, separator.start()
+        position = separator.end()
+    if end > position:
+        yield position, end
+
+
 def _word_spans(text: str, start: int, end: int, out: list[Span]) -> None:
     """Append the protected words of `text[start:end]` and the free gaps between."""
     position = start
-    for match in _WORD.finditer(text, start, end):
-        word_start, word_end = match.span()
+    for word_start, word_end in _words(text, start, end):
         while word_start < word_end and text[word_start] in _LEADING:
             word_start += 1
         while word_end > word_start and text[word_end - 1] in _TRAILING:

@@ -153,30 +153,7 @@ LOW_INFORMATION_WORDS: frozenset[str] = frozenset(
 
 # Level "prune_more": removed only when a target ratio or budget asks for it.
 EXTRA_WORDS: frozenset[str] = frozenset(
-    {
-        "that",
-        "which",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "being",
-        "am",
-        "also",
-        "just",
-        "so",
-        "then",
-        "there",
-        "here",
-        "some",
-        "such",
-        "own",
-        "even",
-        "still",
-        "of",
-    }
+    {"that", "which", "is", "are", "was", "were", "be", "been", "being", "am", "also"}
 )
 
 # Phrases starting with these words are filler only at the start of a
@@ -257,8 +234,6 @@ ENGLISH_MARKERS: frozenset[str] = frozenset(
         "was",
         "you",
         "it",
-        "in",
-        "on",
         "be",
         "have",
         "we",
@@ -268,17 +243,11 @@ ENGLISH_MARKERS: frozenset[str] = frozenset(
         "please",
         "would",
         "could",
-        "i",
         "my",
         "our",
         "your",
-        "an",
-        "a",
-        "so",
         "but",
         "if",
-        "or",
-        "at",
     }
 )
 
