@@ -364,10 +364,16 @@ class RollingSummaryPolicy:
         cap = self.summary_cap(fixed)
         target = math.floor(self.low_watermark * self.max_tokens) - fixed - cap
         remaining = sum(unit_tokens)
-        folded = 0
-        # The newest unit is never folded: it is what the model answers.
+        folded = chunk_tokens = 0
+        # The newest unit is never folded: it is what the model answers. One
+        # call folds at most about `max_tokens` of messages, so a backlog left
+        # by a failing summariser never outgrows the summariser's own context:
+        # it is caught up over the next calls instead.
         while folded < len(units) - 1 and remaining > target:
+            if folded and chunk_tokens + unit_tokens[folded] > self.max_tokens:
+                break
             remaining -= unit_tokens[folded]
+            chunk_tokens += unit_tokens[folded]
             folded += 1
         # Start the kept part on a user turn where one is left: some providers
         # reject a conversation whose first turn is the assistant's.

@@ -32,7 +32,7 @@ def make(**kwargs: Any) -> RollingSummaryBufferMemory:
 
 
 def exchanges(memory: RollingSummaryBufferMemory, count: int) -> None:
-    for i in range(count):
+    for _ in range(count):
         memory.save_context({"input": words(16, "dog")}, {"output": words(16, "cat")})
 
 
@@ -52,8 +52,9 @@ def test_string_form_holds_the_summary_then_the_buffer() -> None:
     exchanges(memory, 1)
 
     assert memory.moving_summary_buffer == words(5, "sum")
+    human, ai = words(16, "dog"), words(16, "cat")
     assert memory.load_memory_variables({}) == {
-        "history": f"System: {SUMMARY}\nHuman: {words(16, 'dog')}\nAI: {words(16, 'cat')}"
+        "history": f"System: {SUMMARY}\nHuman: {human}\nAI: {ai}"
     }
 
 
@@ -88,7 +89,7 @@ def test_pruning_is_written_to_a_history_whose_messages_are_a_copy() -> None:
 
 async def test_async_methods_reach_the_same_state() -> None:
     sync_memory, async_memory = make(), make()
-    for i in range(9):
+    for _ in range(9):
         inputs, outputs = {"input": words(16, "dog")}, {"output": words(16, "cat")}
         sync_memory.save_context(inputs, outputs)
         await async_memory.asave_context(inputs, outputs)

@@ -281,6 +281,32 @@ def test_a_failing_summariser_loses_nothing_and_is_retried(
     assert count_tokens(out, model=MODEL) == 88
 
 
+def test_after_failures_the_backlog_is_folded_in_bounded_chunks() -> None:
+    recorder = Recorder(fail_calls=[1, 2, 3, 4, 5])
+    summarizer = FakeUsageChatModel(
+        model_name=MODEL, responses=[words(5, "sum")], fail_with=recorder
+    )
+    memory = make_memory(summarizer)
+    for turn in range(1, 11):
+        memory.invoke(turn_input(turn), config())
+    assert len(recorder.requests) == 5
+    assert len(memory.get_state("alice").messages) == 19
+
+    # Turn 11: 21 messages (420 tokens). One call folds at most max_tokens of
+    # messages: 10 (200 tokens). Of the 11 left, the newest 8 fit next to the
+    # summary (200 - 13 - 15 = 172 tokens of room).
+    out = memory.invoke(turn_input(11), config())
+    state = memory.get_state("alice")
+    assert state.summarized_messages == 10
+    assert len(state.messages) == 11
+    assert count_tokens(out, model=MODEL) == 3 + 10 + 15 + 8 * 20
+
+    # Turn 12 catches up: 13 messages, 10 folded, 3 kept, back to 88 tokens.
+    out = memory.invoke(turn_input(12), config())
+    assert memory.get_state("alice").summarized_messages == 20
+    assert count_tokens(out, model=MODEL) == 88
+
+
 def test_an_empty_summary_is_a_failure_not_a_summary(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
