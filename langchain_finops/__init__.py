@@ -3,8 +3,9 @@
 Five techniques, each usable alone and all composable in one chain or agent:
 `SemanticFaissCache`, `create_model_router`, `RollingSummaryMemory`,
 `PromptCompressor`, and the cost ledger `CostCallbackHandler` / `track_costs`
-that every part reports into. Heavy dependencies (FAISS, onnxruntime) load
-only when the part that needs them is first used.
+that every part reports into. Each name is imported on first use, so
+`import langchain_finops` stays light and FAISS or onnxruntime load only for
+the parts that need them.
 """
 
 from __future__ import annotations
@@ -13,6 +14,13 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from langchain_finops.cache import (
+        CachedStreamingChatModel,
+        SemanticFaissCache,
+    )
+    from langchain_finops.compression import (
+        PromptCompressor,
+    )
     from langchain_finops.costs import (
         CostCallbackHandler,
         PriceTable,
@@ -20,21 +28,54 @@ if TYPE_CHECKING:
         count_tokens,
         track_costs,
     )
+    from langchain_finops.embeddings import (
+        DefaultEmbeddings,
+    )
+    from langchain_finops.memory import (
+        RollingSummaryMemory,
+        RollingSummaryMiddleware,
+    )
+    from langchain_finops.routing import (
+        IntentClassifier,
+        LearnedComplexityClassifier,
+        LLMClassifier,
+        create_model_router,
+    )
 
 __all__ = (
+    "CachedStreamingChatModel",
     "CostCallbackHandler",
+    "DefaultEmbeddings",
+    "IntentClassifier",
+    "LLMClassifier",
+    "LearnedComplexityClassifier",
     "PriceTable",
+    "PromptCompressor",
+    "RollingSummaryMemory",
+    "RollingSummaryMiddleware",
+    "SemanticFaissCache",
     "TokenCount",
     "count_tokens",
+    "create_model_router",
     "track_costs",
 )
 
 # Public name -> the module that defines it.
 _EXPORTS = {
+    "CachedStreamingChatModel": "langchain_finops.cache",
     "CostCallbackHandler": "langchain_finops.costs",
+    "DefaultEmbeddings": "langchain_finops.embeddings",
+    "IntentClassifier": "langchain_finops.routing",
+    "LLMClassifier": "langchain_finops.routing",
+    "LearnedComplexityClassifier": "langchain_finops.routing",
     "PriceTable": "langchain_finops.costs",
+    "PromptCompressor": "langchain_finops.compression",
+    "RollingSummaryMemory": "langchain_finops.memory",
+    "RollingSummaryMiddleware": "langchain_finops.memory",
+    "SemanticFaissCache": "langchain_finops.cache",
     "TokenCount": "langchain_finops.costs",
     "count_tokens": "langchain_finops.costs",
+    "create_model_router": "langchain_finops.routing",
     "track_costs": "langchain_finops.costs",
 }
 

@@ -14,7 +14,9 @@ def test_readme_has_examples() -> None:
 
 
 @pytest.mark.parametrize("source", EXAMPLES, ids=lambda s: s.splitlines()[0][:60])
-def test_readme_example_runs(source: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_readme_example_runs(
+    source: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Examples that write files write them into a scratch directory.
     from langchain_core.globals import set_llm_cache
 
