@@ -31,6 +31,10 @@ EXPECTED_SHA256 = {
     "o200k_base": "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d",
 }
 
+# Encodings built from another one's file (tiktoken's o200k_harmony, used by
+# gpt-oss, adds special tokens to o200k_base's ranks).
+_FILE_OF = {"o200k_harmony": "o200k_base"}
+
 _seeded: set[str] = set()
 _lock = threading.Lock()
 
@@ -70,12 +74,14 @@ def seed_encoding(encoding_name: str) -> bool:
     """Put the shipped copy of `encoding_name` in tiktoken's cache if it is missing.
 
     Args:
-        encoding_name: `cl100k_base` or `o200k_base`; other names are left to
-            tiktoken's own loader.
+        encoding_name: `cl100k_base`, `o200k_base` or `o200k_harmony` (which
+            reads o200k_base's file); other names are left to tiktoken's own
+            loader.
 
     Returns:
         True when tiktoken's cache now holds a verified copy of the file.
     """
+    encoding_name = _FILE_OF.get(encoding_name, encoding_name)
     expected = EXPECTED_SHA256.get(encoding_name)
     if expected is None:
         return False

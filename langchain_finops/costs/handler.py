@@ -25,7 +25,7 @@ from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import BaseMessage
-from langchain_core.outputs import LLMResult
+from langchain_core.outputs import ChatGenerationChunk, GenerationChunk, LLMResult
 from langchain_core.tracers.context import register_configure_hook
 from typing_extensions import override
 
@@ -57,6 +57,9 @@ _RECENT_EVENTS = 1_000
 # Raw results kept before they are folded into the totals, bounding memory
 # for a handler that is never read.
 _FOLD_EVERY = 2_000
+# How many recorded run ids are remembered to drop a result that reaches a
+# handler twice (directly and forwarded from a nested `track_costs()` block).
+_RECENT_RUNS = 4_096
 
 
 @dataclass(slots=True)
@@ -87,43 +90,93 @@ class _OpenCall:
 
 @dataclass(frozen=True, slots=True)
 class _Result:
-    """What a finished LLM run reported, kept raw until the ledger is read.
+    """What a finished LLM run reported, kept until the ledger is read.
 
-    The usage is copied when the run ends: LangChain's cache later rewrites
-    the same message object, in place, when it serves it as a hit.
+    The usage is read when the run ends: LangChain's cache later rewrites
+    the same message object, in place, when it serves it as a hit. The
+    prompt and the generation are kept only when the usage is unusable and
+    the tokens must be estimated from the text, so a handler that is read
+    rarely does not hold every prompt it saw.
     """
 
     run_id: UUID
     call: _OpenCall | None
-    usage_metadata: Mapping[str, Any] | None
+    usage: TokenUsage | None
+    usage_error: str | None
+    cache_hit: bool
     model: str | None
     cache_detail: Any
     legacy_usage: Any
+    prompt: Sequence[BaseMessage] | str | None
     generation: Any
 
 
-def _result(run_id: UUID, call: _OpenCall | None, response: LLMResult) -> _Result:
-    generations = response.generations
-    generation = generations[0][0] if generations and generations[0] else None
+def _result(
+    run_id: UUID, call: _OpenCall | None, generation: Any, llm_output: Any
+) -> _Result:
     message = getattr(generation, "message", None)
-    usage = getattr(message, "usage_metadata", None)
+    usage_metadata = getattr(message, "usage_metadata", None)
     response_metadata = getattr(message, "response_metadata", None) or {}
-    llm_output = response.llm_output or {}
+    if not isinstance(response_metadata, Mapping):
+        response_metadata = {}
+    llm_output = llm_output if isinstance(llm_output, Mapping) else {}
     model = (
         response_metadata.get("model_name")
         or response_metadata.get("model")
         or llm_output.get("model_name")
         or (call.model if call else None)
     )
+    usage: TokenUsage | None = None
+    usage_error: str | None = None
+    legacy_usage = llm_output.get("token_usage")
+    if usage_metadata is not None:
+        try:
+            usage = TokenUsage.from_usage_metadata(usage_metadata)
+        except Exception as error:  # any bad usage is invalid
+            usage_error = str(error) or type(error).__name__
+    elif isinstance(legacy_usage, Mapping):
+        usage = _legacy_usage(legacy_usage)
+    cache_hit = (
+        isinstance(usage_metadata, Mapping) and usage_metadata.get("total_cost") == 0
+    )
+    needs_text = usage is None
+    prompt = call.prompt if call is not None and needs_text else None
+    if call is not None:
+        call.prompt = None  # the run is over; keep the prompt only if needed
     return _Result(
         run_id=run_id,
         call=call,
-        usage_metadata=dict(usage) if isinstance(usage, Mapping) else usage,
+        usage=usage,
+        usage_error=usage_error,
+        cache_hit=cache_hit,
         model=str(model) if model else None,
         cache_detail=response_metadata.get(CACHE_METADATA_KEY),
-        legacy_usage=llm_output.get("token_usage"),
-        generation=generation,
+        legacy_usage=legacy_usage,
+        prompt=prompt,
+        generation=generation if needs_text else None,
     )
+
+
+def _first_generation(response: LLMResult) -> Any:
+    generations = response.generations
+    return generations[0][0] if generations and generations[0] else None
+
+
+def _partial_generation(response: Any) -> Any:
+    """The text a stream delivered before it failed or was abandoned, if any.
+
+    LangChain passes it to `on_llm_error` as the first generation, a chunk;
+    a call that failed before streaming anything has none.
+    """
+    if not isinstance(response, LLMResult):
+        return None
+    generation = _first_generation(response)
+    if not isinstance(generation, (ChatGenerationChunk, GenerationChunk)):
+        return None
+    message = getattr(generation, "message", None)
+    if generation.text or getattr(message, "usage_metadata", None):
+        return generation
+    return None
 
 
 class CostCallbackHandler(BaseCallbackHandler):
@@ -177,6 +230,7 @@ class CostCallbackHandler(BaseCallbackHandler):
         self._unassigned: dict[UUID, list[SavingRecord]] = {}
         self._recent_events: deque[object] = deque(maxlen=_RECENT_EVENTS)
         self._pending_results: list[_Result] = []
+        self._recorded: dict[UUID, None] = {}
         self._pending_calls: list[CallRecord] = []
         self._pending_savings: list[SavingRecord] = []
         self._ledger = Ledger(prices=self.prices)
@@ -288,6 +342,16 @@ class CostCallbackHandler(BaseCallbackHandler):
                 self._add_savings(leftovers)
 
     def _add_result(self, result: _Result) -> None:
+        # A run reaches this handler once per path: directly, and forwarded
+        # from a nested `track_costs()` handler that also saw it.
+        if result.run_id in self._recorded:
+            return
+        self._recorded[result.run_id] = None
+        if len(self._recorded) > _RECENT_RUNS:
+            del self._recorded[next(iter(self._recorded))]
+        call = self._open_calls.get(result.run_id)
+        if call is not None:
+            call.recorded = True
         self._pending_results.append(result)
         if self._forward_to is not None:
             with self._forward_to._lock:
@@ -425,19 +489,30 @@ class CostCallbackHandler(BaseCallbackHandler):
                 if call.recorded:
                     return
                 call.recorded = True
-            self._add_result(_result(run_id, call, response))
+            self._add_result(
+                _result(run_id, call, _first_generation(response), response.llm_output)
+            )
 
     @override
     def on_llm_error(
         self, error: BaseException, *, run_id: UUID, **kwargs: Any
     ) -> None:
+        # A stream that failed or that its consumer abandoned after some
+        # chunks was billed by the provider: count it, estimated.
+        partial = _partial_generation(kwargs.get("response"))
         with self._lock:
             call = self._open_calls.get(run_id)
             if call is not None:
                 call.starts -= 1
-                if call.starts > 0 or call.recorded:
+                finished = call.starts <= 0
+                if finished:
+                    del self._open_calls[run_id]
+                if call.recorded or (partial is None and not finished):
                     return
-                del self._open_calls[run_id]
+                call.recorded = partial is not None
+            if partial is not None:
+                self._add_result(_result(run_id, call, partial, None))
+                return
             if call is not None and call.token_savings and call.root_id is not None:
                 # The call failed, so the saving belongs to the retry, if any.
                 self._unassigned.setdefault(call.root_id, []).extend(call.token_savings)
@@ -497,29 +572,19 @@ class CostCallbackHandler(BaseCallbackHandler):
 
     def _record(self, result: _Result) -> CallRecord:
         call = result.call
-        usage_metadata = result.usage_metadata
-        usage: TokenUsage | None = None
-        invalid = False
-        if usage_metadata is not None:
-            try:
-                usage = TokenUsage.from_usage_metadata(usage_metadata)
-            except ValueError as error:
-                invalid = True
-                logger.warning(
-                    "LLM run %s reported unusable usage (%s); its tokens are "
-                    "estimated from the text and the call is marked invalid.",
-                    result.run_id,
-                    error,
-                )
-        elif isinstance(result.legacy_usage, Mapping):
-            usage = _legacy_usage(result.legacy_usage)
+        usage = result.usage
+        invalid = result.usage_error is not None
+        if invalid:
+            logger.warning(
+                "LLM run %s reported unusable usage (%s); its tokens are "
+                "estimated from the text and the call is marked invalid.",
+                result.run_id,
+                result.usage_error,
+            )
         estimated = usage is None
         if usage is None:
-            usage = self._estimate(result.model, call, result.generation)
-        cache_hit = (
-            isinstance(usage_metadata, Mapping)
-            and usage_metadata.get("total_cost") == 0
-        )
+            usage = self._estimate(result.model, result.prompt, result.generation)
+        cache_hit = result.cache_hit
         cache_detail = result.cache_detail
         return CallRecord(
             run_id=result.run_id,
@@ -537,10 +602,12 @@ class CostCallbackHandler(BaseCallbackHandler):
         )
 
     def _estimate(
-        self, model: str | None, call: _OpenCall | None, generation: Any
+        self,
+        model: str | None,
+        prompt: Sequence[BaseMessage] | str | None,
+        generation: Any,
     ) -> TokenUsage | None:
         counting_model = model or _ESTIMATE_MODEL
-        prompt = call.prompt if call else None
         output_text = getattr(generation, "text", "") or ""
         if prompt is None and not output_text:
             return None
@@ -562,6 +629,10 @@ def _serialized_name(serialized: Mapping[str, Any] | None) -> str | None:
 
 
 def _legacy_usage(token_usage: Mapping[str, Any]) -> TokenUsage | None:
+    if not token_usage:
+        # `LLMResult.flatten()` gives a batch's whole usage to its first run
+        # and `{}` to the others, so that the batch is counted once.
+        return TokenUsage()
     try:
         return TokenUsage.from_usage_metadata(
             {
@@ -590,9 +661,12 @@ def _parse_saving(data: Any) -> SavingRecord | None:
         )
         return None
     dollars = data.get("dollars_saved")
-    if dollars is not None and not isinstance(dollars, Decimal):
+    if dollars is not None and (
+        not isinstance(dollars, Decimal) or not dollars.is_finite()
+    ):
         logger.warning(
-            "Ignored a %s saving event whose dollars_saved is %r, not a Decimal.",
+            "Ignored a %s saving event whose dollars_saved is %r, not a finite "
+            "Decimal.",
             data["technique"],
             dollars,
         )

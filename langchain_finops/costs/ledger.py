@@ -10,6 +10,7 @@ totals are read, so a handler that is never read costs almost nothing.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -20,6 +21,8 @@ from langchain_finops.costs.events import TECHNIQUES, Technique
 from langchain_finops.costs.prices import PriceTable, TokenUsage
 
 __all__ = ["CallRecord", "Ledger", "SavingRecord", "SavingTotals", "UsageTotals"]
+
+logger = logging.getLogger(__name__)
 
 _ZERO = Decimal(0)
 
@@ -178,12 +181,7 @@ class Ledger:
     def _fold_call(self, record: CallRecord) -> None:
         for saving in record.token_savings:
             self._fold_saving(saving, model=record.model, provider=record.provider)
-        if record.usage is None:
-            cost = None
-        else:
-            cost = self.prices.cost(
-                record.model, record.usage, provider=record.provider
-            )
+        cost = None if record.usage is None else self._price(record)
         if record.cache_hit:
             self._fold_cache_hit(record, cost)
             return
@@ -202,6 +200,21 @@ class Ledger:
             overhead.overhead_cost += cost or _ZERO
         if record.routing_baseline is not None and record.overhead_of is None:
             self._fold_routing(record, cost)
+
+    def _price(self, record: CallRecord) -> Decimal | None:
+        assert record.usage is not None
+        try:
+            return self.prices.cost(
+                record.model, record.usage, provider=record.provider
+            )
+        except Exception:  # one bad call must not lose the others
+            logger.warning(
+                "Could not price LLM run %s on %r; counted as unpriced.",
+                record.run_id,
+                record.model,
+                exc_info=True,
+            )
+            return None
 
     def _fold_cache_hit(self, record: CallRecord, cost: Decimal | None) -> None:
         model_key = record.model or "(unknown model)"
@@ -225,7 +238,15 @@ class Ledger:
         if record.usage is None or record.routing_baseline is None:
             routing.unpriced_events += 1
             return
-        baseline_cost = self.prices.cost(record.routing_baseline, record.usage)
+        try:
+            baseline_cost = self.prices.cost(record.routing_baseline, record.usage)
+        except Exception:
+            logger.warning(
+                "Could not price routing baseline %r.",
+                record.routing_baseline,
+                exc_info=True,
+            )
+            baseline_cost = None
         if baseline_cost is None or cost is None:
             routing.unpriced_events += 1
             return
@@ -245,11 +266,20 @@ class Ledger:
         if saving.dollars_saved is not None:
             totals.gross_saved += saving.dollars_saved
             return
-        dollars = (
-            self.prices.input_cost(model, saving.tokens_saved, provider=provider)
-            if model and saving.tokens_saved
-            else (_ZERO if saving.tokens_saved == 0 else None)
-        )
+        try:
+            dollars = (
+                self.prices.input_cost(model, saving.tokens_saved, provider=provider)
+                if model and saving.tokens_saved
+                else (_ZERO if saving.tokens_saved == 0 else None)
+            )
+        except Exception:
+            logger.warning(
+                "Could not price a %s saving on %r.",
+                saving.technique,
+                model,
+                exc_info=True,
+            )
+            dollars = None
         if dollars is None:
             totals.unpriced_events += 1
         else:

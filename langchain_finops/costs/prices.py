@@ -58,8 +58,13 @@ class TokenUsage:
         buckets; the cache-write total is the larger of the two readings.
 
         Raises:
-            ValueError: If a count is missing, not an integer, or negative.
+            ValueError: If a count is missing, not an integer, or negative, if
+                the usage or one of its details is not a mapping, or if more
+                tokens are cached than were sent.
         """
+        if not isinstance(usage, Mapping):
+            msg = f"usage is {type(usage).__name__}, not a mapping"
+            raise ValueError(msg)
         input_details = usage.get("input_token_details") or {}
         output_details = usage.get("output_token_details") or {}
         if not input_details and not output_details:
@@ -68,12 +73,27 @@ class TokenUsage:
                 input_tokens=_count(usage, "input_tokens", required=True),
                 output_tokens=_count(usage, "output_tokens", required=True),
             )
+        if not isinstance(input_details, Mapping) or not isinstance(
+            output_details, Mapping
+        ):
+            msg = "usage token details are not mappings"
+            raise ValueError(msg)
+        input_tokens = _count(usage, "input_tokens", required=True)
+        cache_read = _count(input_details, "cache_read")
         written_5m = _count(input_details, "ephemeral_5m_input_tokens")
         written_1h = _count(input_details, "ephemeral_1h_input_tokens")
         written = max(_count(input_details, "cache_creation"), written_5m + written_1h)
+        if cache_read + written > input_tokens:
+            # `input_tokens` includes cached and cache-write tokens in
+            # LangChain's usage_metadata; more cached than sent is corrupt.
+            msg = (
+                f"usage reports {cache_read + written} cached or cache-write "
+                f"tokens but only {input_tokens} input tokens"
+            )
+            raise ValueError(msg)
         return cls(
-            input_tokens=_count(usage, "input_tokens", required=True),
-            cache_read_tokens=_count(input_details, "cache_read"),
+            input_tokens=input_tokens,
+            cache_read_tokens=cache_read,
             cache_write_tokens=written,
             cache_write_5m_tokens=written_5m,
             cache_write_1h_tokens=written_1h,
@@ -256,8 +276,15 @@ def _flat_price(name: str, provider_id: str | None, day: date) -> ModelPrice | N
     and other special prices return None and go through genai-prices.
     """
     from genai_prices import Usage, calc_price
+    from genai_prices.types import TimeOfDateConstraint
 
     found = calc_price(Usage(input_tokens=1), name, provider_id=provider_id)
+    conditional = found.model.prices
+    if isinstance(conditional, list) and any(
+        isinstance(option.constraint, TimeOfDateConstraint) for option in conditional
+    ):
+        # Off-peak prices change within the day: ask genai-prices every call.
+        return None
     fields = {
         key: value
         for key, value in vars(found.model_price).items()
@@ -269,9 +296,22 @@ def _flat_price(name: str, provider_id: str | None, day: date) -> ModelPrice | N
         return None
     if "input_mtok" not in fields or "output_mtok" not in fields:
         return None
-    return ModelPrice(
+    flat = ModelPrice(
         **{_SIMPLE_PRICE_FIELDS[key]: value for key, value in fields.items()}
     )
+    # Prices that are not per token (a fee per request, per search) sit in
+    # fields the formula ignores: keep the shortcut only where it agrees
+    # with genai-prices on a call that uses every priced kind of token.
+    probe = TokenUsage(
+        input_tokens=3_000_017,
+        cache_read_tokens=1_000_003 if flat.cache_read is not None else 0,
+        cache_write_tokens=500_009 if flat.cache_write is not None else 0,
+        cache_write_5m_tokens=500_009 if flat.cache_write is not None else 0,
+        output_tokens=700_001,
+    )
+    if flat.cost(probe) != _genai_calc(probe, name, provider_id):
+        return None
+    return flat
 
 
 def _genai_calc(usage: TokenUsage, name: str, provider_id: str | None) -> Decimal:

@@ -46,8 +46,11 @@ IMAGE_TILE_TOKENS = 170
 # An image whose size cannot be read (a URL we do not fetch) is assumed to be
 # 1024x1024 at high detail: 4 tiles, 765 tokens.
 UNKNOWN_IMAGE_TOKENS = IMAGE_BASE_TOKENS + 4 * IMAGE_TILE_TOKENS
-# Anthropic bills an image at width * height / 750 tokens.
+# Anthropic bills an image at width * height / 750 tokens, after scaling
+# anything with a long edge over 1568 pixels or over about 1,600 tokens down.
 ANTHROPIC_PIXELS_PER_TOKEN = 750
+ANTHROPIC_MAX_EDGE = 1568
+ANTHROPIC_MAX_IMAGE_TOKENS = 1600
 
 # Fixed framing of the tool list in OpenAI's chat format (measured against
 # reported usage by several open-source counters; documented as an estimate).
@@ -75,6 +78,10 @@ class TokenCount(int):
         count.estimated = estimated
         count.encoding = encoding
         return count
+
+    def __getnewargs_ex__(self) -> tuple[tuple[int], dict[str, Any]]:
+        # copy, deepcopy and pickle rebuild the int through __new__.
+        return (int(self),), {"estimated": self.estimated, "encoding": self.encoding}
 
     def __repr__(self) -> str:
         mark = ", estimated" if self.estimated else ""
@@ -133,16 +140,39 @@ def _count_text(text: str, encoding: tiktoken.Encoding) -> int:
     return len(encoding.encode(text, disallowed_special=()))
 
 
+# Base64 decoded to find an image's size: the first 64 KiB hold the header
+# of every format we read, except a JPEG whose metadata segments (EXIF with a
+# thumbnail, ICC profiles) come before its frame header.
+_HEAD_BASE64 = 65536
+_JPEG_SEARCH_BASE64 = 4 * 1024 * 1024
+
+
+def _decode_base64(data: str) -> bytes | None:
+    try:
+        return base64.b64decode(data + "===", validate=False)
+    except (binascii.Error, ValueError):
+        return None
+
+
 def _image_size_from_data_url(url: str) -> tuple[int, int] | None:
     if not url.startswith("data:") or "," not in url:
         return None
     header_and_data = url.split(",", 1)[1]
-    try:
-        # The first 64 KiB of base64 hold every header we read.
-        head = base64.b64decode(header_and_data[:65536] + "===", validate=False)
-    except (binascii.Error, ValueError):
+    head = _decode_base64(header_and_data[:_HEAD_BASE64])
+    if head is None:
         return None
-    return _image_size(head)
+    size = _image_size(head)
+    if (
+        size is None
+        and head.startswith(b"\xff\xd8")
+        and len(header_and_data) > _HEAD_BASE64
+    ):
+        longer = _decode_base64(header_and_data[:_JPEG_SEARCH_BASE64])
+        size = None if longer is None else _jpeg_size(longer)
+    if size is None or size[0] <= 0 or size[1] <= 0:
+        # A zero-sized picture is corrupt: count it as one of unknown size.
+        return None
+    return size
 
 
 def _image_size(data: bytes) -> tuple[int, int] | None:
@@ -214,8 +244,12 @@ def _image_tokens(block: Mapping[str, Any], model: str) -> int:
     if _is_anthropic(model):
         if size is None:
             # Anthropic resizes anything larger to about 1.15 megapixels.
-            return 1600
-        return math.ceil(size[0] * size[1] / ANTHROPIC_PIXELS_PER_TOKEN)
+            return ANTHROPIC_MAX_IMAGE_TOKENS
+        shrink = min(1.0, ANTHROPIC_MAX_EDGE / max(size))
+        pixels = size[0] * shrink * size[1] * shrink
+        return min(
+            math.ceil(pixels / ANTHROPIC_PIXELS_PER_TOKEN), ANTHROPIC_MAX_IMAGE_TOKENS
+        )
     return _openai_image_tokens(size, detail)
 
 
