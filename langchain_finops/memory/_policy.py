@@ -151,9 +151,9 @@ def cut_text(text: str, max_tokens: int, counter: TokenCounter) -> str:
     if counter.text(CUT_MARK) > max_tokens:
         return ""
     low, high = 0, len(text)
-    # Binary search on characters: token counts grow monotonically with a
-    # longer head, give or take one merge at the boundary, which the final
-    # check below absorbs.
+    # Binary search on characters. A longer head costs as many tokens or more,
+    # but for merges across the cut, so the head found may be a character or
+    # two short of the longest; it always fits, as only checked heads are kept.
     while low < high:
         middle = (low + high + 1) // 2
         if counter.text(text[:middle] + CUT_MARK) <= max_tokens:

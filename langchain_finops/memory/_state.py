@@ -24,7 +24,7 @@ class MemoryState:
         system: The system prompt(s); never summarised, never dropped.
         summary: The running summary of every message folded so far ("" when
             nothing has been summarised yet).
-        messages: The recent messages, verbatim, not yet summarised.
+        messages: The recent messages, verbatim, that the summary does not cover.
         summarized_messages: How many messages the summary covers in all.
         summarized_tokens: What those messages would cost to send as they
             were (target model's tokenizer), so the saving against the full
