@@ -103,7 +103,7 @@ _RANK_STOPWORDS = frozenset(
         "being",
     }
 )
-_SUFFIXES = ("ations", "ation", "ings", "ing", "ies", "ied", "ed", "es", "s", "ly")
+_SUFFIXES = ("ation", "ion", "ing", "ied", "ed", "ly")
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,8 +116,17 @@ class _Chunk:
 
 
 def _stem(word: str) -> str:
+    """A light English stemmer: plural and common verb endings."""
+    if len(word) <= 4:
+        return word
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    if word.endswith(("sses", "shes", "ches", "xes", "zes")):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
     for suffix in _SUFFIXES:
-        if len(word) > len(suffix) + 2 and word.endswith(suffix):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
             return word[: -len(suffix)]
     return word
 
@@ -214,7 +223,9 @@ def _scores(
 
     retriever = bm25s.BM25()
     retriever.index(corpus, show_progress=False)
-    raw = [float(s) if math.isfinite(s) else 0.0 for s in retriever.get_scores(query_terms)]
+    raw = [
+        float(s) if math.isfinite(s) else 0.0 for s in retriever.get_scores(query_terms)
+    ]
     smoothed = []
     for i, score in enumerate(raw):
         before = raw[i - 1] if i > 0 else 0.0

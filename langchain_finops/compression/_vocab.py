@@ -73,7 +73,6 @@ FILLER_PHRASES: tuple[str, ...] = (
     r"(?:could|would|can|will) you(?: please| kindly| possibly)*"
     r"(?: be so kind as to| help me| go ahead and)?(?= [a-z])",
     r"i (?:want|need) you to(?: please)?",
-    r"(?:please|kindly),?",
     r"go ahead and",
     r"if you (?:could|would|can)(?=[,.!?]|$)",
     r"feel free to",
@@ -92,6 +91,8 @@ FILLER_PHRASES: tuple[str, ...] = (
     r"you know,",
     r"i mean,",
     r"(?:um+|uh+|uhm+|erm+|hmm+)(?:[ \t]*,)?",
+    # Last, so that the longer phrases starting with it match first.
+    r"(?:please|kindly),?",
 )
 
 # Wordy phrases and the shorter wording that means the same.

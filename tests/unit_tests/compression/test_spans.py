@@ -1,3 +1,4 @@
+import itertools
 import re
 
 import pytest
@@ -17,29 +18,62 @@ PROSE_WORDS = [
 SEPARATORS = [" ", "  ", "\n", "\n\n", " \t ", ". ", "? ", ", ", "! "]
 
 protected_pieces = st.one_of(
-    st.builds(lambda n, u: f"{n} {u}", st.integers(0, 99999), st.sampled_from(
-        ["kg", "ms", "GB", "%", "USD", "km/h", "tokens"]
-    )),
+    st.builds(
+        lambda n, u: f"{n} {u}",
+        st.integers(0, 99999),
+        st.sampled_from(["kg", "ms", "GB", "%", "USD", "km/h", "tokens"]),
+    ),
     st.builds(lambda n: f"{n}%", st.integers(0, 100)),
-    st.builds(lambda p, n: f"{p}-{n}", st.sampled_from(["ORD", "AB", "INV"]),
-              st.integers(0, 10**6)),
-    st.sampled_from(["user_id", "getUserName", "v2.1.3", "snake_case_name",
-                     "550e8400-e29b-41d4-a716-446655440000", "B-AB 1234"]),
-    st.sampled_from(["https://example.com/a?b=the&c=1", "www.example.org/x",
-                     "ops@example.com", "/etc/the/very/file.conf"]),
-    st.builds(lambda w: f'"{w}"', st.sampled_from(
-        ["the very best", "please do it", "a  b", "thanks a lot"])),
-    st.builds(lambda w: f"`{w}`", st.sampled_from(
-        ["the_fn()", "a  very  odd", "x = the + a"])),
-    st.sampled_from(["not", "never", "no", "without", "cannot", "don't", "isn't",
-                     "nothing", "Never"]),
+    st.builds(
+        lambda p, n: f"{p}-{n}",
+        st.sampled_from(["ORD", "AB", "INV"]),
+        st.integers(0, 10**6),
+    ),
+    st.sampled_from(
+        [
+            "user_id",
+            "getUserName",
+            "v2.1.3",
+            "snake_case_name",
+            "550e8400-e29b-41d4-a716-446655440000",
+            "B-AB 1234",
+        ]
+    ),
+    st.sampled_from(
+        [
+            "https://example.com/a?b=the&c=1",
+            "www.example.org/x",
+            "ops@example.com",
+            "/etc/the/very/file.conf",
+        ]
+    ),
+    st.builds(
+        lambda w: f'"{w}"',
+        st.sampled_from(["the very best", "please do it", "a  b", "thanks a lot"]),
+    ),
+    st.builds(
+        lambda w: f"`{w}`", st.sampled_from(["the_fn()", "a  very  odd", "x = the + a"])
+    ),
+    st.sampled_from(
+        [
+            "not",
+            "never",
+            "no",
+            "without",
+            "cannot",
+            "don't",
+            "isn't",
+            "nothing",
+            "Never",
+        ]
+    ),
     st.sampled_from(["Alice", "Acme", "Berlin", "Zoe", "McDonald", "NASA"]),
 )
 keep_pieces = st.sampled_from(
     ["the very  exact words", "please  keep this", "um, the thing"]
 )
 fence_pieces = st.sampled_from(
-    ["```\nthe  a   very\n```", "```json\n{\"a\":  1}\n```", "~~~\nplease  do\n~~~"]
+    ["```\nthe  a   very\n```", '```json\n{"a":  1}\n```', "~~~\nplease  do\n~~~"]
 )
 
 
@@ -84,7 +118,7 @@ def test_spans_cover_the_text_in_order(document: tuple[str, list[str]]) -> None:
     text, _ = document
     spans = split_spans(text)
     assert "".join(text[s.start : s.end] for s in spans) == text
-    assert all(a.end == b.start for a, b in zip(spans, spans[1:], strict=False))
+    assert all(a.end == b.start for a, b in itertools.pairwise(spans))
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -121,8 +155,10 @@ def test_extraction_keeps_hard_spans_and_whole_soft_ones(
         ("It isn't done", {"isn't": "negation"}),
         ("Ask Alice today", {"Alice": "name"}),
         ("Plate B-AB 1234.", {"B-AB": "identifier", "1234": "number"}),
-        ("Use snake_case and camelCase", {"snake_case": "identifier",
-                                          "camelCase": "identifier"}),
+        (
+            "Use snake_case and camelCase",
+            {"snake_case": "identifier", "camelCase": "identifier"},
+        ),
     ],
 )
 def test_span_kinds(text: str, kinds: dict[str, str]) -> None:

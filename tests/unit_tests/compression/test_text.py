@@ -34,17 +34,29 @@ from langchain_finops.compression._vocab import (
             "Check logs. It is important.",
         ),
         ("Um , so we basically need the data.", 4, "So we need data."),
-        ("In order to fix the bug, we need it prior to Monday.", 3,
-         "To fix the bug, we need it before Monday."),
-        ("The meeting is at 10:30 and the budget is $5,000 or 20% of 3.5 GB.", 5,
-         "Meeting at 10:30 and budget $5,000 or 20% of 3.5 GB."),
+        (
+            "In order to fix the bug, we need it prior to Monday.",
+            3,
+            "To fix the bug, we need it before Monday.",
+        ),
+        (
+            "The meeting is at 10:30 and the budget is $5,000 or 20% of 3.5 GB.",
+            5,
+            "Meeting at 10:30 and budget $5,000 or 20% of 3.5 GB.",
+        ),
         # Negations survive every level.
-        ("Please do not delete the file. We never ship without tests.", 5,
-         "Do not delete file. We never ship without tests."),
+        (
+            "Please do not delete the file. We never ship without tests.",
+            5,
+            "Do not delete file. We never ship without tests.",
+        ),
         # Capitalised words mid-sentence are names, even when they spell a
         # function word.
-        ("Ask Will to call May about the Acme deal. The results are very good.", 4,
-         "Ask Will to call May about Acme deal. Results are good."),
+        (
+            "Ask Will to call May about the Acme deal. The results are very good.",
+            4,
+            "Ask Will to call May about Acme deal. Results are good.",
+        ),
     ],
 )
 def test_levels_give_the_expected_prose(text: str, level: int, expected: str) -> None:
@@ -98,10 +110,13 @@ def test_repeated_lines_and_paragraphs_are_dropped_once_seen() -> None:
         f"{paragraph}\nShe wants a refund for the broken item.\n\n"
         f"Short line\nShort line\n\n{paragraph}"
     )
-    assert compress_text(text, level=2) == (
-        f"{paragraph}\nShe wants a refund for the broken item.\n\n"
-        "Short line\nShort line\n\n"
-    ).rstrip()
+    assert (
+        compress_text(text, level=2)
+        == (
+            f"{paragraph}\nShe wants a refund for the broken item.\n\n"
+            "Short line\nShort line\n\n"
+        ).rstrip()
+    )
 
 
 def test_repeated_data_rows_are_kept() -> None:
