@@ -228,7 +228,7 @@ class CostCallbackHandler(BaseCallbackHandler):
         self._open_calls: dict[UUID, _OpenCall] = {}
         self._routing_baselines: dict[UUID, str] = {}
         self._unassigned: dict[UUID, list[SavingRecord]] = {}
-        self._recent_events: deque[object] = deque(maxlen=_RECENT_EVENTS)
+        self._recent_events: deque[str] = deque(maxlen=_RECENT_EVENTS)
         self._pending_results: list[_Result] = []
         self._recorded: dict[UUID, None] = {}
         self._pending_calls: list[CallRecord] = []
@@ -363,7 +363,20 @@ class CostCallbackHandler(BaseCallbackHandler):
         self._pending_savings.extend(savings)
         if self._forward_to is not None:
             with self._forward_to._lock:
-                self._forward_to._add_savings(savings)
+                self._forward_to._receive_savings(savings)
+
+    def _receive_savings(self, savings: Sequence[SavingRecord]) -> None:
+        # Forwarded from a nested block: drop what this handler already got
+        # straight from the event (it was attached to the run as well).
+        fresh = []
+        for saving in savings:
+            if saving.event_id is not None:
+                if saving.event_id in self._recent_events:
+                    continue
+                self._recent_events.append(saving.event_id)
+            fresh.append(saving)
+        if fresh:
+            self._add_savings(fresh)
 
     # ------------------------------------------------------------- callbacks
 
@@ -525,7 +538,8 @@ class CostCallbackHandler(BaseCallbackHandler):
             return
         with self._lock:
             # A handler attached twice is handed each event twice.
-            event_id = data.get("event_id") if isinstance(data, Mapping) else None
+            raw_id = data.get("event_id") if isinstance(data, Mapping) else None
+            event_id = None if raw_id is None else str(raw_id)
             if event_id is not None:
                 if event_id in self._recent_events:
                     return
@@ -599,6 +613,7 @@ class CostCallbackHandler(BaseCallbackHandler):
             overhead_of=call.overhead_of if call else None,
             routing_baseline=call.routing_baseline if call else None,
             token_savings=tuple(call.token_savings) if call else (),
+            requested_model=call.model if call else None,
         )
 
     def _estimate(
@@ -673,12 +688,14 @@ def _parse_saving(data: Any) -> SavingRecord | None:
         return None
     model = data.get("model")
     detail = data.get("detail")
+    event_id = data.get("event_id")
     return SavingRecord(
         technique=data["technique"],
         tokens_saved=tokens,
         model=str(model) if model else None,
         dollars_saved=dollars,
         detail=dict(detail) if isinstance(detail, Mapping) else {},
+        event_id=str(event_id) if event_id is not None else None,
     )
 
 

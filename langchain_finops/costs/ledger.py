@@ -37,6 +37,7 @@ class SavingRecord:
     provider: str | None = None
     dollars_saved: Decimal | None = None
     detail: Mapping[str, Any] = field(default_factory=dict)
+    event_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,9 @@ class CallRecord:
         cache_hit: LangChain answered from its LLM cache: nothing billed.
         overhead_of: The technique whose own cost this call is.
         routing_baseline: The model a router would otherwise have used.
+        requested_model: The model name the call asked for, when the
+            provider answered under another (a dated snapshot, or an Azure
+            deployment's model); a price override for it applies.
         token_savings: Savings reported without a model, priced at this
             call's model (the next call in the same run).
     """
@@ -66,6 +70,7 @@ class CallRecord:
     overhead_of: Technique | None = None
     routing_baseline: str | None = None
     token_savings: tuple[SavingRecord, ...] = ()
+    requested_model: str | None = None
 
 
 @dataclass(slots=True)
@@ -180,7 +185,12 @@ class Ledger:
 
     def _fold_call(self, record: CallRecord) -> None:
         for saving in record.token_savings:
-            self._fold_saving(saving, model=record.model, provider=record.provider)
+            self._fold_saving(
+                saving,
+                model=record.model,
+                provider=record.provider,
+                requested=record.requested_model,
+            )
         cost = None if record.usage is None else self._price(record)
         if record.cache_hit:
             self._fold_cache_hit(record, cost)
@@ -205,7 +215,10 @@ class Ledger:
         assert record.usage is not None
         try:
             return self.prices.cost(
-                record.model, record.usage, provider=record.provider
+                record.model,
+                record.usage,
+                provider=record.provider,
+                requested=record.requested_model,
             )
         except Exception:  # one bad call must not lose the others
             logger.warning(
@@ -253,7 +266,12 @@ class Ledger:
         routing.gross_saved += baseline_cost - cost
 
     def _fold_saving(
-        self, saving: SavingRecord, *, model: str | None, provider: str | None
+        self,
+        saving: SavingRecord,
+        *,
+        model: str | None,
+        provider: str | None,
+        requested: str | None = None,
     ) -> None:
         totals = self.savings[saving.technique]
         if saving.technique == "routing":
@@ -268,7 +286,9 @@ class Ledger:
             return
         try:
             dollars = (
-                self.prices.input_cost(model, saving.tokens_saved, provider=provider)
+                self.prices.input_cost(
+                    model, saving.tokens_saved, provider=provider, requested=requested
+                )
                 if model and saving.tokens_saved
                 else (_ZERO if saving.tokens_saved == 0 else None)
             )

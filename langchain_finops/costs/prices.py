@@ -367,7 +367,12 @@ class PriceTable:
         return dict(self._overrides)
 
     def cost(
-        self, model: str | None, usage: TokenUsage, *, provider: str | None = None
+        self,
+        model: str | None,
+        usage: TokenUsage,
+        *,
+        provider: str | None = None,
+        requested: str | None = None,
     ) -> Decimal | None:
         """What `usage` costs on `model`, in USD, or None if it is unpriced.
 
@@ -376,6 +381,10 @@ class PriceTable:
             usage: The call's billable tokens.
             provider: A provider id (`openai`, `anthropic`, ...) that helps
                 `genai-prices` pick among same-named models.
+            requested: The model name the call asked for, when the provider
+                answered under another one (`gpt-4o` answered as
+                `gpt-4o-2024-08-06`, an Azure deployment name); an override
+                of either name applies.
 
         Returns:
             The cost, or None when the model is priced nowhere (logged once
@@ -384,15 +393,20 @@ class PriceTable:
         if not model:
             self._warn_unpriced("(no model name)")
             return None
-        override = self._overrides.get(model) or self._overrides.get(
-            _bare_model_name(model)
-        )
+        override = self._override(model)
+        if override is None and requested and requested != model:
+            override = self._override(requested)
         if override is not None:
             return override.cost(usage)
         price = self._genai_price(model, provider, usage)
         if price is None:
             self._warn_unpriced(model)
         return price
+
+    def _override(self, model: str) -> ModelPrice | None:
+        return self._overrides.get(model) or self._overrides.get(
+            _bare_model_name(model)
+        )
 
     def _genai_price(
         self, model: str, provider: str | None, usage: TokenUsage
@@ -413,10 +427,20 @@ class PriceTable:
         return _genai_calc(usage, *resolved)
 
     def input_cost(
-        self, model: str | None, tokens: int, *, provider: str | None = None
+        self,
+        model: str | None,
+        tokens: int,
+        *,
+        provider: str | None = None,
+        requested: str | None = None,
     ) -> Decimal | None:
         """What `tokens` uncached input tokens cost on `model`, or None."""
-        return self.cost(model, TokenUsage(input_tokens=tokens), provider=provider)
+        return self.cost(
+            model,
+            TokenUsage(input_tokens=tokens),
+            provider=provider,
+            requested=requested,
+        )
 
     def is_priced(self, model: str) -> bool:
         """Whether `model` has a price (an override or a `genai-prices` entry)."""

@@ -723,3 +723,64 @@ def test_counting_offline_without_a_writable_cache(
         assert count_tokens("hello world", model="gpt-4o") == 2
     finally:
         tokens._encoding.cache_clear()
+
+
+def test_saving_seen_directly_and_forwarded_is_booked_once() -> None:
+    def compress(text: str, config: RunnableConfig) -> str:
+        report_saving(
+            {"technique": "compression", "tokens_saved": 500, "model": "strong-model"},
+            config,
+        )
+        return text
+
+    with (
+        track_costs(price_overrides=PRICES) as outer,
+        track_costs(price_overrides=PRICES) as inner,
+    ):
+        RunnableLambda(compress).invoke("x", config={"callbacks": [outer]})
+    # 500 tokens at strong-model's $10 per 1M.
+    assert inner.savings["compression"].gross_saved == Decimal(5_000) / MILLION
+    assert outer.savings["compression"].gross_saved == Decimal(5_000) / MILLION
+    assert outer.savings["compression"].events == 1
+
+
+class _DatedSnapshot(BaseChatModel):
+    """Asked for `model_name`, answers as a dated snapshot, like OpenAI."""
+
+    model_name: str = "gpt-4o"
+    served_as: str = "gpt-4o-2024-08-06"
+
+    @property
+    def _llm_type(self) -> str:
+        return "dated-snapshot"
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        usage = {"input_tokens": 1_000, "output_tokens": 100, "total_tokens": 1_100}
+        message = AIMessage(
+            "ok",
+            usage_metadata=usage,  # type: ignore[arg-type]
+            response_metadata={"model_name": self.served_as},
+        )
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+def test_override_of_the_requested_model_applies_to_its_dated_snapshot() -> None:
+    # The user negotiated $1 / $2 for "gpt-4o"; OpenAI answers as
+    # "gpt-4o-2024-08-06". 1,000 x $1 + 100 x $2 per 1M.
+    with track_costs(price_overrides={"gpt-4o": {"input": 1, "output": 2}}) as costs:
+        _DatedSnapshot().invoke("q")
+    assert costs.total_cost == Decimal(1_200) / MILLION
+
+
+def test_override_of_an_azure_deployment_name_applies() -> None:
+    with track_costs(price_overrides={"my-deploy": {"input": 1, "output": 2}}) as costs:
+        _DatedSnapshot(model_name="my-deploy", served_as="gpt-4o-2024-11-20").invoke(
+            "q"
+        )
+    assert costs.total_cost == Decimal(1_200) / MILLION
