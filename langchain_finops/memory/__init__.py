@@ -11,10 +11,7 @@ from langchain_finops.memory._buffer import (
     ConversationSummaryBufferMemory,
     RollingSummaryBufferMemory,
 )
-from langchain_finops.memory._middleware import (
-    RollingSummaryMiddleware,
-    RollingSummaryState,
-)
+from langchain_finops.memory._middleware import RollingSummaryMiddleware
 from langchain_finops.memory._policy import RollingSummaryPolicy
 from langchain_finops.memory._runnable import RollingSummaryMemory
 from langchain_finops.memory._state import MemoryState
@@ -35,6 +32,5 @@ __all__ = (
     "RollingSummaryMemory",
     "RollingSummaryMiddleware",
     "RollingSummaryPolicy",
-    "RollingSummaryState",
     "SQLiteSummaryStore",
 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, NotRequired, cast
+from typing import Any, cast
 
 from langchain.agents.middleware import (
     AgentMiddleware,
@@ -12,7 +12,6 @@ from langchain.agents.middleware import (
     ModelRequest,
     ModelResponse,
 )
-from langchain.agents.middleware.types import PrivateStateAttr
 from langchain_core.messages import AnyMessage, BaseMessage, RemoveMessage
 from langchain_core.runnables import Runnable
 from langgraph.constants import TAG_NOSTREAM
@@ -20,23 +19,20 @@ from langgraph.types import Command
 from typing_extensions import override
 
 from langchain_finops.costs.events import areport_saving, report_saving
-from langchain_finops.memory._policy import RollingSummaryPolicy, SummaryRole
+from langchain_finops.memory._policy import (
+    SUMMARY_MARKER,
+    SUMMARY_PREFIX,
+    RollingSummaryPolicy,
+    SummaryRole,
+)
 from langchain_finops.memory._state import MemoryState, split_system
 from langchain_finops.memory._summarizer import Summarizer
 from langchain_finops.memory._turn import MemoryEngine, Turn, as_runnable, model_name_of
 
-__all__ = ["RollingSummaryMiddleware", "RollingSummaryState"]
-
-STATE_KEY = "rolling_summary"
+__all__ = ["RollingSummaryMiddleware"]
 
 
-class RollingSummaryState(AgentState[Any]):
-    """Agent state with the running summary kept in a private field."""
-
-    rolling_summary: NotRequired[Annotated[dict[str, Any], PrivateStateAttr]]
-
-
-class RollingSummaryMiddleware(AgentMiddleware[RollingSummaryState, Any, Any]):
+class RollingSummaryMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
     """Keep an agent's model calls within a token budget with a rolling summary.
 
     It works around each model call (`wrap_model_call`), where the real
@@ -45,9 +41,12 @@ class RollingSummaryMiddleware(AgentMiddleware[RollingSummaryState, Any, Any]):
     `high_watermark * max_tokens`, the oldest messages are folded into a
     running summary, down to `low_watermark * max_tokens`; the request then
     carries the system prompt, the summary and the recent messages, within
-    `max_tokens`. The folded messages are removed from the agent state
-    (`RemoveMessage` by id) and the summary is kept in the private state
-    field `rolling_summary`, so a checkpointer stores the pruned state.
+    `max_tokens`. The agent state is pruned too: the summary message takes
+    the place of the oldest folded message (same id) and the other folded
+    messages are removed (`RemoveMessage`), so a checkpointer stores the
+    pruned state, and an agent run without one hands back messages that
+    still carry the summary. The summary message in the state is marked in
+    its `additional_kwargs`; what the model receives carries no mark.
 
     An AI message with tool calls (parallel ones included) and its tool
     results are folded or kept together. System messages are never folded.
@@ -84,8 +83,6 @@ class RollingSummaryMiddleware(AgentMiddleware[RollingSummaryState, Any, Any]):
         )
         ```
     """
-
-    state_schema = RollingSummaryState
 
     def __init__(
         self,
@@ -124,18 +121,29 @@ class RollingSummaryMiddleware(AgentMiddleware[RollingSummaryState, Any, Any]):
         return name
 
     @staticmethod
-    def _state(request: ModelRequest[Any]) -> MemoryState:
-        stored = cast("dict[str, Any]", request.state.get(STATE_KEY) or {})
-        system, conversation = split_system(request.messages)
+    def _state(request: ModelRequest[Any]) -> tuple[MemoryState, BaseMessage | None]:
+        stored: BaseMessage | None = None
+        rest: list[BaseMessage] = []
+        for message in request.messages:
+            if isinstance(message.additional_kwargs.get(SUMMARY_MARKER), dict):
+                stored = message
+            else:
+                rest.append(message)
+        system, conversation = split_system(rest)
         if request.system_message is not None:
             system = (request.system_message, *system)
-        return MemoryState(
-            system=system,
-            summary=str(stored.get("summary", "")),
-            messages=conversation,
-            summarized_messages=int(stored.get("summarized_messages", 0)),
-            summarized_tokens=int(stored.get("summarized_tokens", 0)),
+        marker: dict[str, Any] = (
+            stored.additional_kwargs[SUMMARY_MARKER] if stored else {}
         )
+        summary = stored.text.removeprefix(SUMMARY_PREFIX) if stored else ""
+        state = MemoryState(
+            system=system,
+            summary=summary,
+            messages=conversation,
+            summarized_messages=int(marker.get("summarized_messages", 0)),
+            summarized_tokens=int(marker.get("summarized_tokens", 0)),
+        )
+        return state, stored
 
     @staticmethod
     def _request(request: ModelRequest[Any], turn: Turn) -> ModelRequest[Any]:
@@ -144,23 +152,40 @@ class RollingSummaryMiddleware(AgentMiddleware[RollingSummaryState, Any, Any]):
             messages = messages[1:]
         return request.override(messages=cast("list[AnyMessage]", messages))
 
-    @staticmethod
-    def _result(
-        response: ModelResponse[Any], state: MemoryState, turn: Turn
-    ) -> ModelResponse[Any] | ExtendedModelResponse[Any]:
-        if not turn.changed:
-            return response
-        folded: list[BaseMessage] = list(state.messages[: turn.summarized_now])
-        update = {
-            "messages": [RemoveMessage(id=m.id) for m in folded if m.id],
-            STATE_KEY: {
-                "summary": turn.state.summary,
-                "summarized_messages": turn.state.summarized_messages,
-                "summarized_tokens": turn.state.summarized_tokens,
-            },
+    def _update(
+        self, state: MemoryState, stored: BaseMessage | None, turn: Turn
+    ) -> list[BaseMessage]:
+        """The state update that writes the fold: summary in place, rest removed."""
+        folded = [m for m in state.messages[: turn.summarized_now] if m.id]
+        # Reusing an id makes `add_messages` replace that message where it
+        # stands, so the summary stays ahead of the kept messages.
+        anchor = stored.id if stored is not None and stored.id else None
+        if anchor is None and folded:
+            anchor = folded.pop(0).id
+        message = self.policy.summary_message(turn.state.summary)
+        if anchor is None or message is None:
+            return []
+        marker = {
+            "summarized_messages": turn.state.summarized_messages,
+            "summarized_tokens": turn.state.summarized_tokens,
         }
+        message = message.model_copy(
+            update={"id": anchor, "additional_kwargs": {SUMMARY_MARKER: marker}}
+        )
+        return [message, *(RemoveMessage(id=str(m.id)) for m in folded)]
+
+    def _result(
+        self,
+        response: ModelResponse[Any],
+        state: MemoryState,
+        stored: BaseMessage | None,
+        turn: Turn,
+    ) -> ModelResponse[Any] | ExtendedModelResponse[Any]:
+        update = self._update(state, stored, turn) if turn.changed else []
+        if not update:
+            return response
         return ExtendedModelResponse(
-            model_response=response, command=Command(update=update)
+            model_response=response, command=Command(update={"messages": update})
         )
 
     @override
@@ -171,11 +196,11 @@ class RollingSummaryMiddleware(AgentMiddleware[RollingSummaryState, Any, Any]):
     ) -> ModelResponse[Any] | ExtendedModelResponse[Any]:
         """Summarise if due, then call the model with the bounded request."""
         model = self._model_name(request)
-        state = self._state(request)
+        state, stored = self._state(request)
         turn = self._engine.run(state, model=model, tools=request.tools, config=None)
         report_saving(MemoryEngine.report(turn, model))
         response = handler(self._request(request, turn))
-        return self._result(response, state, turn)
+        return self._result(response, state, stored, turn)
 
     @override
     async def awrap_model_call(
@@ -185,10 +210,10 @@ class RollingSummaryMiddleware(AgentMiddleware[RollingSummaryState, Any, Any]):
     ) -> ModelResponse[Any] | ExtendedModelResponse[Any]:
         """Async twin of `wrap_model_call`."""
         model = self._model_name(request)
-        state = self._state(request)
+        state, stored = self._state(request)
         turn = await self._engine.arun(
             state, model=model, tools=request.tools, config=None
         )
         await areport_saving(MemoryEngine.report(turn, model))
         response = await handler(self._request(request, turn))
-        return self._result(response, state, turn)
+        return self._result(response, state, stored, turn)

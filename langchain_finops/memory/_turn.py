@@ -144,7 +144,8 @@ class MemoryEngine:
         config: RunnableConfig | None,
     ) -> Turn:
         """Async twin of `run`; token counting runs off the event loop."""
-        counter = TokenCounter(model, tools)
+        # Building the counter may load the tokenizer's files: not on the loop.
+        counter = await asyncio.to_thread(TokenCounter, model, tools)
         plan = await asyncio.to_thread(self.policy.plan, state, counter)
         outcome = None
         if plan is not None:

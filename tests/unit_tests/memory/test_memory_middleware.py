@@ -147,11 +147,37 @@ def test_folded_messages_leave_the_checkpointed_state() -> None:
         sent_total += 5  # a question, a call, two results, an answer
 
     values = agent.get_state(THREAD).values
-    summary = values["rolling_summary"]
-    assert summary["summary"] == words(8, "sum")
-    assert summary["summarized_messages"] + len(values["messages"]) == sent_total
-    assert summary["summarized_messages"] > 0
-    assert not isinstance(values["messages"][0], ToolMessage)
+    first, *kept = values["messages"]
+    marker = first.additional_kwargs["finops_summary"]
+    assert isinstance(first, HumanMessage)
+    assert first.text == "Summary of the earlier conversation:\n" + words(8, "sum")
+    assert marker["summarized_messages"] + len(kept) == sent_total
+    assert marker["summarized_messages"] > 0
+    assert not isinstance(kept[0], ToolMessage)
+    assert (
+        sum(isinstance(m.additional_kwargs.get("finops_summary"), dict) for m in kept)
+        == 0
+    )
+
+
+def test_without_a_checkpointer_the_returned_messages_carry_the_summary() -> None:
+    recorder = Recorder()
+    summarizer = FakeUsageChatModel(
+        model_name=MODEL, responses=["first sum", "second sum"], fail_with=recorder
+    )
+    model = ToolCallingFake(model_name=AGENT_MODEL, responses=agent_replies(12))
+    middleware = RollingSummaryMiddleware(llm=summarizer, max_tokens=BUDGET)
+    agent = create_agent(
+        model, tools=[weather], system_prompt=SYSTEM_PROMPT, middleware=[middleware]
+    )
+    messages: list[Any] = []
+    for turn in range(12):
+        messages = [*messages, *question(turn)["messages"]]
+        messages = agent.invoke({"messages": messages})["messages"]
+
+    assert len(recorder.requests) >= 2
+    assert recorder.requests[1][-1].text.startswith("Summary so far:\nfirst sum\n")
+    assert messages[0].text == "Summary of the earlier conversation:\nsecond sum"
 
 
 def test_savings_and_overhead_are_reported_inside_the_agent_run() -> None:
@@ -189,7 +215,10 @@ async def test_async_agent_reaches_the_same_state_as_sync() -> None:
         return [(m.type, m.text) for m in messages]
 
     assert shape(async_values["messages"]) == shape(sync_values["messages"])
-    assert async_values["rolling_summary"] == sync_values["rolling_summary"]
+    assert (
+        async_values["messages"][0].additional_kwargs
+        == sync_values["messages"][0].additional_kwargs
+    )
     assert [shape(r) for r in async_recorder.requests] == [
         shape(r) for r in sync_recorder.requests
     ]
@@ -204,7 +233,7 @@ def test_a_failing_summariser_keeps_the_state_and_the_budget() -> None:
         agent.invoke(question(turn), THREAD)
 
     values = agent.get_state(THREAD).values
-    assert "rolling_summary" not in values
+    assert not any("finops_summary" in m.additional_kwargs for m in values["messages"])
     assert len(values["messages"]) == 40
     for request in recorder.requests:
         assert count_tokens(request, model=AGENT_MODEL, tools=[weather]) <= BUDGET
