@@ -82,6 +82,8 @@ class _OpenCall:
     overhead_of: Technique | None
     routing_baseline: str | None
     token_savings: list[SavingRecord] = field(default_factory=list)
+    # Tool schemas bound to the call: billed input, estimated with the prompt.
+    tools: Sequence[Any] | None = None
     # The same handler attached twice gets each event twice: count the
     # starts, record the first end, forget the run after the last.
     starts: int = 1
@@ -108,6 +110,7 @@ class _Result:
     cache_detail: Any
     legacy_usage: Any
     prompt: Sequence[BaseMessage] | str | None
+    tools: Sequence[Any] | None
     generation: Any
 
 
@@ -141,8 +144,11 @@ def _result(
     )
     needs_text = usage is None
     prompt = call.prompt if call is not None and needs_text else None
+    tools = call.tools if call is not None and needs_text else None
     if call is not None:
-        call.prompt = None  # the run is over; keep the prompt only if needed
+        # The run is over; keep the prompt only if it must be estimated.
+        call.prompt = None
+        call.tools = None
     return _Result(
         run_id=run_id,
         call=call,
@@ -153,6 +159,7 @@ def _result(
         cache_detail=response_metadata.get(CACHE_METADATA_KEY),
         legacy_usage=legacy_usage,
         prompt=prompt,
+        tools=tools,
         generation=generation if needs_text else None,
     )
 
@@ -487,6 +494,9 @@ class CostCallbackHandler(BaseCallbackHandler):
                 overhead_of=overhead_of,
                 routing_baseline=baseline,
             )
+            tools = params.get("tools") if isinstance(params, Mapping) else None
+            if isinstance(tools, Sequence) and not isinstance(tools, str) and tools:
+                call.tools = tools
             if overhead_of is None and root is not None:
                 call.token_savings = self._unassigned.pop(root, [])
             self._open_calls[run_id] = call
@@ -597,7 +607,9 @@ class CostCallbackHandler(BaseCallbackHandler):
             )
         estimated = usage is None
         if usage is None:
-            usage = self._estimate(result.model, result.prompt, result.generation)
+            usage = self._estimate(
+                result.model, result.prompt, result.tools, result.generation
+            )
         cache_hit = result.cache_hit
         cache_detail = result.cache_detail
         return CallRecord(
@@ -620,6 +632,7 @@ class CostCallbackHandler(BaseCallbackHandler):
         self,
         model: str | None,
         prompt: Sequence[BaseMessage] | str | None,
+        tools: Sequence[Any] | None,
         generation: Any,
     ) -> TokenUsage | None:
         counting_model = model or _ESTIMATE_MODEL
@@ -627,6 +640,11 @@ class CostCallbackHandler(BaseCallbackHandler):
         if prompt is None and not output_text:
             return None
         input_tokens = int(count_tokens(prompt, model=counting_model)) if prompt else 0
+        if tools:
+            try:
+                input_tokens += int(count_tokens("", model=counting_model, tools=tools))
+            except Exception:  # a schema we cannot read: count the text only
+                logger.debug("Could not count the tool schemas.", exc_info=True)
         output_tokens = int(count_tokens(output_text, model=counting_model))
         return TokenUsage(input_tokens=input_tokens, output_tokens=output_tokens)
 

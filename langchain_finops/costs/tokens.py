@@ -184,9 +184,25 @@ def _image_size(data: bytes) -> tuple[int, int] | None:
         return int(width), int(height)
     if data.startswith(b"\xff\xd8"):
         return _jpeg_size(data)
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP" and data[12:16] == b"VP8 ":
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return _webp_size(data)
+    return None
+
+
+def _webp_size(data: bytes) -> tuple[int, int] | None:
+    kind = data[12:16]
+    if kind == b"VP8 " and len(data) >= 30:
         width, height = struct.unpack("<HH", data[26:30])
         return int(width) & 0x3FFF, int(height) & 0x3FFF
+    if kind == b"VP8L" and len(data) >= 25 and data[20] == 0x2F:
+        # Lossless: 14 bits of width - 1, then 14 bits of height - 1.
+        (bits,) = struct.unpack("<I", data[21:25])
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    if kind == b"VP8X" and len(data) >= 30:
+        # Extended: the canvas size, 24 bits each, minus one.
+        width = int.from_bytes(data[24:27], "little") + 1
+        height = int.from_bytes(data[27:30], "little") + 1
+        return width, height
     return None
 
 
@@ -197,6 +213,14 @@ def _jpeg_size(data: bytes) -> tuple[int, int] | None:
             index += 1
             continue
         marker = data[index + 1]
+        if marker == 0xFF:
+            # Fill bytes may pad a marker; the marker is the last 0xFF's.
+            index += 1
+            continue
+        if marker == 0x01 or 0xD0 <= marker <= 0xD8:
+            # Standalone markers (TEM, RSTn, SOI) carry no length.
+            index += 2
+            continue
         # Start-of-frame markers carry the size; C4, C8 and CC are not frames.
         if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
             height, width = struct.unpack(">HH", data[index + 5 : index + 9])

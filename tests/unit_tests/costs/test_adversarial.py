@@ -784,3 +784,55 @@ def test_override_of_an_azure_deployment_name_applies() -> None:
             "q"
         )
     assert costs.total_cost == Decimal(1_200) / MILLION
+
+
+def test_streamed_call_without_usage_estimates_the_bound_tool_schemas() -> None:
+    schema = {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "description": "Look up today's weather for a city.",
+            "parameters": {
+                "type": "object",
+                "properties": {"city": {"type": "string"}},
+                "required": ["city"],
+            },
+        },
+    }
+    model = cheap(scripted("Hello there friend", 1, 1), stream_usage=False)
+    with track_costs(price_overrides=PRICES) as costs:
+        list(model.bind(tools=[schema]).stream("Hi"))
+    tools_tokens = int(count_tokens("", model="cheap-model", tools=[schema]))
+    assert tools_tokens > 20
+    assert costs.totals.estimated_calls == 1
+    assert costs.totals.input_tokens == HI_TOKENS + tools_tokens
+
+
+def _webp_lossless(width: int, height: int) -> str:
+    bits = (width - 1) | ((height - 1) << 14)
+    chunk = b"VP8L" + struct.pack("<I", 5) + b"\x2f" + struct.pack("<I", bits)
+    data = b"RIFF" + struct.pack("<I", 4 + len(chunk)) + b"WEBP" + chunk
+    return base64.b64encode(data + b"\x00" * 16).decode()
+
+
+def _webp_extended(width: int, height: int) -> str:
+    body = b"\x10\x00\x00\x00" + (width - 1).to_bytes(3, "little")
+    body += (height - 1).to_bytes(3, "little")
+    chunk = b"VP8X" + struct.pack("<I", len(body)) + body
+    data = b"RIFF" + struct.pack("<I", 4 + len(chunk)) + b"WEBP" + chunk
+    return base64.b64encode(data + b"\x00" * 16).decode()
+
+
+@pytest.mark.parametrize("make", [_webp_lossless, _webp_extended])
+def test_lossless_and_extended_webp_sizes_are_read(make: Any) -> None:
+    # 2048x4096 high detail: 2x3 tiles = 1105 (an unread size would be 765).
+    assert _image_tokens(_image_message(make(2048, 4096), "webp"), "gpt-4o") == 1105
+
+
+def test_jpeg_fill_bytes_and_standalone_markers_are_skipped() -> None:
+    data = b"\xff\xd8" + b"\xff\xff\xff"  # fill bytes before a marker
+    data += b"\xff\xe0" + struct.pack(">H", 16) + b"JFIF\x00" + b"\x00" * 9
+    data += b"\xff\xd0"  # a standalone (length-less) marker
+    data += b"\xff\xc2" + struct.pack(">HBHHB", 17, 8, 4096, 2048, 3) + b"\x00" * 9
+    encoded = base64.b64encode(data + b"\xff\xd9").decode()
+    assert _image_tokens(_image_message(encoded, "jpeg"), "gpt-4o") == 1105
