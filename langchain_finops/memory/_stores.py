@@ -323,7 +323,9 @@ class ChatHistorySummaryStore(BaseSummaryStore):
     SystemMessage) and the recent messages, so it stays readable by other
     tools. Appends use `add_messages`; pruning rewrites the history with
     `clear()` then `add_messages()`, so it is stored even when `messages`
-    returns a copy.
+    returns a copy. The summary is found again by the mark in its
+    `additional_kwargs`, so the history must keep them, as every history
+    that stores LangChain's message dicts does.
 
     Args:
         get_history: Returns the history of a session id (the same factory
