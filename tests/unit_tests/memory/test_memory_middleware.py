@@ -239,3 +239,37 @@ def test_a_failing_summariser_keeps_the_state_and_the_budget() -> None:
         assert count_tokens(request, model=AGENT_MODEL, tools=[weather]) <= BUDGET
         assert request[0] == SystemMessage(SYSTEM_PROMPT)
         assert whole_units(request[1:])
+
+
+def test_a_system_role_summary_is_read_back_as_the_summary() -> None:
+    recorder = Recorder()
+    model = ToolCallingFake(
+        model_name=AGENT_MODEL, responses=agent_replies(8), fail_with=recorder
+    )
+    summarizer = FakeUsageChatModel(model_name=MODEL, responses=[words(8, "sum")])
+    middleware = RollingSummaryMiddleware(
+        llm=summarizer, max_tokens=BUDGET, max_summary_tokens=60, summary_role="system"
+    )
+    agent = create_agent(
+        model,
+        tools=[weather],
+        system_prompt=SYSTEM_PROMPT,
+        middleware=[middleware],
+        checkpointer=InMemorySaver(),
+    )
+    for turn in range(8):
+        agent.invoke(question(turn), THREAD)
+
+    summarized = [r for r in recorder.requests if "Summary of the" in r[1].text]
+    assert summarized
+    for request in summarized:
+        # System prompt, then exactly one summary, then the conversation.
+        assert isinstance(request[1], SystemMessage)
+        assert sum("Summary of the" in m.text for m in request) == 1
+        assert not isinstance(request[2], SystemMessage)
+        assert count_tokens(request, model=AGENT_MODEL, tools=[weather]) <= BUDGET
+    assert (
+        agent.get_state(THREAD)
+        .values["messages"][0]
+        .additional_kwargs["finops_summary"]
+    )
