@@ -138,7 +138,7 @@ def _result(
         except Exception as error:  # any bad usage is invalid
             usage_error = str(error) or type(error).__name__
     elif isinstance(legacy_usage, Mapping):
-        usage = _legacy_usage(legacy_usage)
+        usage = _legacy_usage(legacy_usage, completion=message is None)
     cache_hit = (
         isinstance(usage_metadata, Mapping) and usage_metadata.get("total_cost") == 0
     )
@@ -661,10 +661,13 @@ def _serialized_name(serialized: Mapping[str, Any] | None) -> str | None:
     return None
 
 
-def _legacy_usage(token_usage: Mapping[str, Any]) -> TokenUsage | None:
-    if not token_usage:
-        # `LLMResult.flatten()` gives a batch's whole usage to its first run
-        # and `{}` to the others, so that the batch is counted once.
+def _legacy_usage(
+    token_usage: Mapping[str, Any], *, completion: bool
+) -> TokenUsage | None:
+    if not token_usage and completion:
+        # A completion model's batch: `LLMResult.flatten()` gives the whole
+        # usage to the first run and `{}` to the others, so that the batch
+        # is counted once.
         return TokenUsage()
     try:
         return TokenUsage.from_usage_metadata(

@@ -836,3 +836,34 @@ def test_jpeg_fill_bytes_and_standalone_markers_are_skipped() -> None:
     data += b"\xff\xc2" + struct.pack(">HBHHB", 17, 8, 4096, 2048, 3) + b"\x00" * 9
     encoded = base64.b64encode(data + b"\xff\xd9").decode()
     assert _image_tokens(_image_message(encoded, "jpeg"), "gpt-4o") == 1105
+
+
+class _EmptyTokenUsageChat(BaseChatModel):
+    """An OpenAI-compatible server that sends `usage: {}` and nothing else."""
+
+    @property
+    def _llm_type(self) -> str:
+        return "empty-token-usage"
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        message = AIMessage(
+            "Hello there friend", response_metadata={"model_name": "cheap-model"}
+        )
+        return ChatResult(
+            generations=[ChatGeneration(message=message)],
+            llm_output={"token_usage": {}, "model_name": "cheap-model"},
+        )
+
+
+def test_chat_model_with_empty_token_usage_is_estimated_not_free() -> None:
+    with track_costs(price_overrides=PRICES) as costs:
+        _EmptyTokenUsageChat().invoke("Hi")
+    totals = costs.totals
+    assert (totals.calls, totals.estimated_calls) == (1, 1)
+    assert (totals.input_tokens, totals.output_tokens) == (HI_TOKENS, 3)
