@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - notebook cells held as strings keep their own lines
 """Write the cookbook notebooks from plain code, run them, and save their outputs.
 
 Each notebook is a list of cells below (markdown or code). They run offline
@@ -62,7 +63,7 @@ CACHE: list[Cell] = [
         "with track_costs() as costs:\n"
         "    for question in questions:\n"
         "        reply = model.invoke(question)\n"
-        '        print(f"{question!r:45} {reply.response_metadata.get(\'finops_cache\')}")',
+        "        print(f\"{question!r:45} {reply.response_metadata.get('finops_cache')}\")",
     ),
     ("code", "print(costs)"),
     (
@@ -118,7 +119,7 @@ ROUTER: list[Cell] = [
         "    for prompt in prompts:\n"
         "        reply = router.invoke(prompt)\n"
         "        score = router.classifier.score(prompt)\n"
-        '        print(f"{score:.2f}  {reply.response_metadata[\'model_name\']:12} {prompt[:50]}")\n'
+        "        print(f\"{score:.2f}  {reply.response_metadata['model_name']:12} {prompt[:50]}\")\n"
         'print(costs.savings["routing"])',
     ),
     (
@@ -206,7 +207,7 @@ COMPRESSION: list[Cell] = [
         "from langchain_finops.testing import FakeUsageChatModel\n"
         "\n"
         "compressor = PromptCompressor()\n"
-        "model = FakeUsageChatModel(model_name=\"gpt-4o\")\n"
+        'model = FakeUsageChatModel(model_name="gpt-4o")\n'
         "chain = compressor | model",
     ),
     (
@@ -223,8 +224,8 @@ COMPRESSION: list[Cell] = [
         "]\n"
         "with track_costs() as costs:\n"
         "    chain.invoke(messages)\n"
-        'before = count_tokens(messages, model="gpt-4o")\n'
-        "after = count_tokens(compressor.invoke(messages), model=\"gpt-4o\")\n"
+        'before = int(count_tokens(messages, model="gpt-4o"))\n'
+        'after = int(count_tokens(compressor.invoke(messages), model="gpt-4o"))\n'
         'print(f"{before} tokens before, {after} after")\n'
         'print(costs.savings["compression"])',
     ),
@@ -271,7 +272,7 @@ COSTS: list[Cell] = [
         'overrides = {"acme-support-7b": {"input": 0.2, "output": 0.6}}\n'
         "with track_costs(price_overrides=overrides) as costs:\n"
         '    mine.invoke("Hi")\n'
-        "costs.to_dict()[\"totals\"]",
+        'costs.to_dict()["totals"]',
     ),
 ]
 
@@ -295,12 +296,12 @@ END_TO_END: list[Cell] = [
         "\n"
         "traffic = load_sample(limit=200)\n"
         "result = simulate(traffic, options=PipelineOptions())\n"
-        "Console(width=100, force_jupyter=False).print(report.render(result))",
+        "plain = Console(width=100, force_jupyter=False, color_system=None)\n"
+        "plain.print(report.render(result))",
     ),
     (
         "md",
-        "The same figures as data (money as decimal strings), as written by "
-        "`--json`:",
+        "The same figures as data (money as decimal strings), as written by `--json`:",
     ),
     (
         "code",

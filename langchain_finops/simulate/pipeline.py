@@ -229,7 +229,12 @@ def build_optimised(
     if options.compression:
         from langchain_finops.compression import PromptCompressor
 
-        compressor = PromptCompressor()
+        # The compressor prices what it removed at one model's input rate.
+        # Behind a router the model is not known yet; the cheap one gives the
+        # conservative figure.
+        compressor = PromptCompressor(
+            model=options.cheap if options.routing else options.strong
+        )
 
     def optimised(messages: Sequence[BaseMessage], config: RunnableConfig) -> AIMessage:
         to_send: Any = list(messages)

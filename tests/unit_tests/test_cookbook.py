@@ -25,7 +25,9 @@ def test_the_cookbook_has_one_notebook_per_technique_and_one_end_to_end() -> Non
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs_offline_without_error(path: Path, tmp_path: Path) -> None:
     nb = nbformat.read(path, as_version=4)
-    counts = [cell.get("execution_count") for cell in nb.cells if cell.cell_type == "code"]
+    counts = [
+        cell.get("execution_count") for cell in nb.cells if cell.cell_type == "code"
+    ]
     # Outputs are saved in the repository, so a reader sees them unexecuted.
     assert None not in counts
     # Unix-socket kernel: the suite blocks TCP, and the notebooks need none.
