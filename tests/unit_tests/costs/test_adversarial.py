@@ -867,3 +867,39 @@ def test_chat_model_with_empty_token_usage_is_estimated_not_free() -> None:
     totals = costs.totals
     assert (totals.calls, totals.estimated_calls) == (1, 1)
     assert (totals.input_tokens, totals.output_tokens) == (HI_TOKENS, 3)
+
+
+async def test_nested_blocks_under_gather_forward_exactly_once() -> None:
+    model = cheap(scripted("x", 10, 1))
+
+    async def task(n_calls: int) -> CostCallbackHandler:
+        with track_costs(price_overrides=PRICES) as inner:
+            await asyncio.gather(*(model.ainvoke(str(i)) for i in range(n_calls)))
+            await model.abatch(["a", "b"])
+        return inner
+
+    with track_costs(price_overrides=PRICES) as outer:
+        inners = await asyncio.gather(*(task(n) for n in (1, 3, 5)))
+        await model.ainvoke("outer only")
+    assert [inner.totals.calls for inner in inners] == [3, 5, 7]
+    assert outer.totals.calls == 3 + 5 + 7 + 1
+    # Each call: 10 x $1 + 1 x $2 per 1M.
+    assert outer.total_cost == 16 * Decimal(12) / MILLION
+
+
+def test_threads_each_in_their_own_block_forward_to_a_shared_outer() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+    from contextvars import copy_context
+
+    model = cheap(scripted("x", 10, 1))
+
+    def work(n_calls: int) -> int:
+        with track_costs(price_overrides=PRICES) as inner:
+            model.batch([str(i) for i in range(n_calls)])
+        return inner.totals.calls
+
+    with track_costs(price_overrides=PRICES) as outer, ThreadPoolExecutor(4) as pool:
+        futures = [pool.submit(copy_context().run, work, n) for n in range(1, 9)]
+        counts = [future.result() for future in futures]
+    assert counts == list(range(1, 9))
+    assert outer.totals.calls == sum(range(1, 9))
