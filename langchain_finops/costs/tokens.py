@@ -317,7 +317,9 @@ def _message_tokens(
     for call in tool_calls:
         total += _count_text(str(call.get("name", "")), encoding)
         total += _count_text(
-            json.dumps(call.get("args", {}), separators=(",", ":")), encoding
+            # default=str: args built in code may hold dates, UUIDs, sets.
+            json.dumps(call.get("args", {}), separators=(",", ":"), default=str),
+            encoding,
         )
         total += TOKENS_PER_MESSAGE
     tool_call_id = getattr(message, "tool_call_id", None)

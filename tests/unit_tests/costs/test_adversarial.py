@@ -903,3 +903,18 @@ def test_threads_each_in_their_own_block_forward_to_a_shared_outer() -> None:
         counts = [future.result() for future in futures]
     assert counts == list(range(1, 9))
     assert outer.totals.calls == sum(range(1, 9))
+
+
+def test_tool_call_args_that_are_not_json_are_counted_not_a_crash() -> None:
+    from datetime import date
+
+    call = AIMessage(
+        "",
+        tool_calls=[{"name": "book", "args": {"day": date(2026, 1, 2)}, "id": "c1"}],
+    )
+    same_as_text = AIMessage(
+        "", tool_calls=[{"name": "book", "args": {"day": "2026-01-02"}, "id": "c1"}]
+    )
+    assert count_tokens([call], model="gpt-4o") == count_tokens(
+        [same_as_text], model="gpt-4o"
+    )
