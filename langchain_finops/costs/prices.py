@@ -354,6 +354,17 @@ class PriceTable:
 
     def __init__(self, *, overrides: Mapping[str, Mapping[str, object]] | None = None):
         self._overrides = _parse_overrides(overrides)
+        # An override written with a provider prefix ("openai:gpt-4o", as
+        # `init_chat_model` spells it) also prices the bare name the provider
+        # reports, unless two prefixes claim the same bare name.
+        by_bare: dict[str, list[ModelPrice]] = {}
+        for name, price in self._overrides.items():
+            bare = _bare_model_name(name)
+            if bare != name:
+                by_bare.setdefault(bare, []).append(price)
+        self._bare_overrides = {
+            bare: found[0] for bare, found in by_bare.items() if len(found) == 1
+        }
         self._warned: set[str] = set()
         self._lock = threading.Lock()
         self._resolved: dict[
@@ -404,8 +415,11 @@ class PriceTable:
         return price
 
     def _override(self, model: str) -> ModelPrice | None:
-        return self._overrides.get(model) or self._overrides.get(
-            _bare_model_name(model)
+        bare = _bare_model_name(model)
+        return (
+            self._overrides.get(model)
+            or self._overrides.get(bare)
+            or self._bare_overrides.get(bare)
         )
 
     def _genai_price(
@@ -444,7 +458,7 @@ class PriceTable:
 
     def is_priced(self, model: str) -> bool:
         """Whether `model` has a price (an override or a `genai-prices` entry)."""
-        if model in self._overrides or _bare_model_name(model) in self._overrides:
+        if self._override(model) is not None:
             return True
         return _resolve(model, None, date.today()) is not None
 

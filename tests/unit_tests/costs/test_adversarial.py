@@ -918,3 +918,28 @@ def test_tool_call_args_that_are_not_json_are_counted_not_a_crash() -> None:
     assert count_tokens([call], model="gpt-4o") == count_tokens(
         [same_as_text], model="gpt-4o"
     )
+
+
+def test_override_written_with_a_provider_prefix_prices_the_reported_name() -> None:
+    model = FakeUsageChatModel(
+        model_name="gpt-4o", responses=[scripted("ok", 1_000, 100)]
+    )
+    with track_costs(
+        price_overrides={"openai:gpt-4o": {"input": 1, "output": 2}}
+    ) as costs:
+        model.invoke("q")
+    # 1,000 x $1 + 100 x $2 per 1M, not genai-prices' $2.50 / $10.
+    assert costs.total_cost == Decimal(1_200) / MILLION
+
+
+def test_ambiguous_prefixed_overrides_do_not_guess() -> None:
+    table = PriceTable(
+        overrides={
+            "openai/gpt-4o": {"input": 1, "output": 2},
+            "azure/gpt-4o": {"input": 3, "output": 4},
+        }
+    )
+    usage = TokenUsage(input_tokens=1_000, output_tokens=100)
+    assert table.cost("azure/gpt-4o", usage) == Decimal(3_400) / MILLION
+    # The bare name falls back to genai-prices: $2.50 / $10 per 1M.
+    assert table.cost("gpt-4o", usage, provider="openai") == Decimal("0.0035")
