@@ -237,6 +237,9 @@ class Ledger:
         ]
         for bucket in buckets:
             bucket.cache_hits += 1
+            if cost is not None and bucket.cost is None and not bucket.unpriced_calls:
+                # Served from cache at a known price: spent $0, not unpriced.
+                bucket.cost = _ZERO
         cache = self.savings["cache"]
         cache.events += 1
         if record.usage is not None:

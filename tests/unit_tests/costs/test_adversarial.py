@@ -943,3 +943,15 @@ def test_ambiguous_prefixed_overrides_do_not_guess() -> None:
     assert table.cost("azure/gpt-4o", usage) == Decimal(3_400) / MILLION
     # The bare name falls back to genai-prices: $2.50 / $10 per 1M.
     assert table.cost("gpt-4o", usage, provider="openai") == Decimal("0.0035")
+
+
+def test_a_run_served_entirely_from_cache_cost_zero_not_unpriced() -> None:
+    model = cheap(scripted("same", 1_000, 100), cache=InMemoryCache())
+    model.invoke("q")  # warm the cache, untracked
+    with track_costs(price_overrides=PRICES) as costs:
+        model.invoke("q")
+    assert costs.totals.cache_hits == 1
+    assert costs.total_cost == 0
+    assert costs.by_model["cheap-model"].cost == 0
+    assert "unpriced" not in str(costs)
+    assert costs.savings["cache"].gross_saved == Decimal(1_200) / MILLION
