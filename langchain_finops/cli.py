@@ -30,7 +30,7 @@ app = typer.Typer(
 _console = Console()
 _errors = Console(stderr=True)
 
-DEMO_LIMIT = 600
+DEMO_LIMIT = 400
 """Records the demo replays by default: enough for the cache to warm up and
 for a few long chats, and done in well under a minute on two cores."""
 
