@@ -192,7 +192,12 @@ def _parse_overrides(
         if missing:
             msg = f"Price override for {model!r} lacks {missing}; both are required."
             raise ValueError(msg)
-        values = {key: _to_decimal(model, key, prices[key]) for key in prices}
+        values = {
+            key: _to_decimal(model, key, prices[key])
+            for key in prices
+            # An optional price given as None is a price not given.
+            if prices[key] is not None or key in _REQUIRED_OVERRIDE_KEYS
+        }
         parsed[model] = ModelPrice(**values)
     return parsed
 
