@@ -19,6 +19,7 @@ span:
 from __future__ import annotations
 
 import bisect
+import heapq
 import json
 import re
 from collections.abc import Iterator, Sequence
@@ -68,35 +69,35 @@ _UNSPACED_SCRIPT = re.compile(
 _JSON_START = re.compile(r"^[ \t]*[\[{]", re.M)
 _DECODER = json.JSONDecoder()
 
-# A line that reads as source code rather than prose. Four spaces or a tab of
-# indentation is Markdown's own rule for a code block.
-_CODE_LINE = re.compile(
+# A line that reads as source code rather than prose, tested in three cheap
+# parts: how it starts, what operators it holds, how it ends. Four spaces or
+# a tab of indentation is Markdown's own rule for a code block.
+_CODE_START = re.compile(
     r"""
-    ^(?:[ ]{4}|\t)\S
-    | ^\s*(?:def|class|import|from\s+\S+\s+import|return|elif|else\s*:|try\s*:
-        |except|finally\s*:|async\s+def|await|raise|yield|lambda|const|let|var
-        |function|public|private|protected|static|\#include|\#define|package
-        |func|fn|pub|impl|struct|enum|interface|SELECT|INSERT|UPDATE|DELETE
-        |CREATE|ALTER|DROP)\b
-    | ^\s*(?:if|for|while|with)\b.*:\s*$
-    | [{};]\s*$ | ^\s*[}\])]
-    | =>|->|::|==|!=|\+=|-=|&&|\|\|
-    | \w\([^()]*\)\s*[:;{]?\s*$ | \w\(\)
-    | ^\s*(?:@\w|//|/\*|\*/|\#!|<\?|\$\s)
-    | ^\s*[\w.\[\]]+\s*=\s*\S
+    (?:def|class|import|from\s+\S+\s+import|return|elif|else\s*:|try\s*:
+      |except|finally\s*:|async\s+def|await|raise|yield|lambda|const|let|var
+      |function|public|private|protected|static|\#include|\#define|package
+      |func|fn|pub|impl|struct|enum|interface|SELECT|INSERT|UPDATE|DELETE
+      |CREATE|ALTER|DROP)\b
+    | (?:if|for|while|with)\b.*:$
+    | @\w | // | /\* | \*/ | \#! | <\? | \$\s
+    | [\w.\[\]]+\s*=\s*\S
     """,
-    re.X | re.M,
+    re.X,
 )
-
+_CODE_OPERATOR = re.compile(r"=>|->|::|==|!=|\+=|-=|&&|\|\||\w\(\)")
+_CALL_AT_END = re.compile(r"\w\([^()]*\)\s*[:;{]?$")
 _INLINE_CODE = re.compile(r"(`+)[^`\n][^\n]*?\1")
 # A URL's closing punctuation belongs to the sentence, not to the address.
 _URL = re.compile(
     r"(?:\b(?:https?|ftp|file|s3|gs|wss?)://|\bwww\.)[^\s<>\"'`]*[^\s<>\"'`.,;:!?)]"
 )
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_PATH = re.compile(
-    r"(?<![\w/])(?:~|\.{1,2})?/(?:[\w.@-]+/)*[\w.@-]+/?|\b[A-Za-z]:\\\S*"
-)
+# Checked for a word character before it in Python: a leading look-behind
+# would make `re` try every position of the text.
+_PATH = re.compile(r"(?:~|\.{1,2})?/(?:[\w.@-]+/)*[\w.@-]+/?")
+_WINDOWS_PATH = re.compile(r"\b[A-Za-z]:\\\S*")
+
 _QUOTE = re.compile(
     r"\"[^\"\n]{1,1000}\"|“[^”\n]{1,1000}”|‘[^’\n]{1,1000}’|«[^»\n]{1,1000}»"
     r"|(?<![\w'’])'[^'\n]{1,500}'(?![\w'’])"
@@ -108,6 +109,16 @@ _NUMBER = re.compile(
 # What separates words: spaces, zero-width characters, `&nbsp;` and `<br>`
 # (the whitespace step turns the last ones into spaces and newlines).
 _SEPARATOR = re.compile(r"&nbsp;|<br\s*/?>|[\s\u200b\u200c\u200d\u2060\ufeff]+", re.I)
+_SLOW_SEPARATORS = re.compile(r"&nbsp;|<br|[\u200b\u200c\u200d\u2060\ufeff]", re.I)
+# A character that makes its word worth a look (a capital, a digit, a symbol,
+# a letter outside ASCII), and the lowercase negations: every other word is
+# plain lowercase prose and is skipped without a Python step.
+_SPECIAL = re.compile(r"[^\sa-z'’\-.,;:!?()\[\]{}\"“”‘«»<>*]")
+_LOWER_NEGATION = re.compile(
+    r"\b(?:" + "|".join(sorted(NEGATIONS, key=len, reverse=True)) + r")\b"
+    r"|\b[a-z]+n['’]t\b"
+)
+_TOKEN_REST = re.compile(r"\S*")
 _LEADING = "([{\"'“‘«<*_"
 _TRAILING = ".,;:!?)]}\"'”’»>*_"
 _LOWER_WORD = re.compile(r"[a-z][a-z'’-]*")
@@ -153,11 +164,34 @@ def _claim_keep(text: str, claims: _Claims) -> None:
         claims.add(inner_end, end, "keep_tag")
 
 
+_CODE_HINTS = (
+    "    ", "\t", "{", "}", ";", "=", "()", "->", "::", "@", "#", "$ ", "def ",
+    "import ", "class ", "return", "func", "SELECT", "INSERT", "UPDATE", "DELETE",
+    "CREATE", "ALTER", "DROP", "const ", "let ", "var ", "pub ", "fn ",
+)  # fmt: skip
+
+
+def _may_hold_code(text: str) -> bool:
+    # Every line rule of `_CODE_LINE` needs one of these substrings.
+    return any(hint in text for hint in _CODE_HINTS)
+
+
 def _is_code_line(line: str) -> bool:
     # Code quoted inside prose ("call `run()` first") does not make it code.
     if "`" in line:
         line = _INLINE_CODE.sub("x", line)
-    return _CODE_LINE.search(line) is not None
+    stripped = line.strip()
+    if not stripped:
+        return False
+    if line.startswith(("    ", "\t")):
+        return True
+    if stripped[-1] in "{};" or stripped[0] in "}])":
+        return True
+    return bool(
+        _CODE_START.match(stripped)
+        or _CODE_OPERATOR.search(stripped)
+        or (stripped[-1] in "):;{" and _CALL_AT_END.search(stripped))
+    )
 
 
 def _code_paragraphs(text: str) -> list[tuple[int, int]]:
@@ -210,7 +244,7 @@ def _claim_hard(
         line_end = len(text) if line_end < 0 else line_end
         claims.add(line_start, line_end, "script")
         position = line_end
-    for match in _JSON_START.finditer(text):
+    for match in _JSON_START.finditer(text) if "{" in text or "[" in text else ():
         start = match.end() - 1
         if not claims.free(start, start + 1):
             continue
@@ -219,7 +253,7 @@ def _claim_hard(
         except ValueError:
             continue
         claims.add(start, end, "json")
-    for start, end in _code_paragraphs(text):
+    for start, end in _code_paragraphs(text) if _may_hold_code(text) else ():
         if claims.free(start, end):
             claims.add(start, end, "code")
         else:
@@ -241,9 +275,26 @@ def _claim_soft(text: str, claims: _Claims) -> None:
     if "`" in text:
         for match in _INLINE_CODE.finditer(text):
             claims.add(match.start(), match.end(), "inline_code")
-    for regex, kind in ((_URL, "url"), (_EMAIL, "url"), (_PATH, "url")):
+    # Cheap substring tests first: most prose holds no address at all.
+    rules = []
+    if "://" in text or "www." in text:
+        rules.append(_URL)
+    if "@" in text:
+        rules.append(_EMAIL)
+    if "/" in text:
+        rules.append(_PATH)
+    if ":\\" in text:
+        rules.append(_WINDOWS_PATH)
+    for regex in rules:
         for match in regex.finditer(text):
-            claims.add(match.start(), match.end(), kind)
+            start = match.start()
+            if (
+                regex is _PATH
+                and start
+                and (text[start - 1].isalnum() or text[start - 1] in "_/")
+            ):
+                continue
+            claims.add(start, match.end(), "url")
     for match in _QUOTE.finditer(text):
         claims.add(match.start(), match.end(), "quote")
     for match in _NUMBER.finditer(text):
@@ -299,10 +350,34 @@ def _words(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
         yield position, end
 
 
+def _candidate_words(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    """The words that may need protection; plain lowercase words are skipped."""
+    if _SLOW_SEPARATORS.search(text, start, end):
+        yield from _words(text, start, end)
+        return
+    hits = heapq.merge(
+        (m.start() for m in _SPECIAL.finditer(text, start, end)),
+        (m.start() for m in _LOWER_NEGATION.finditer(text, start, end)),
+    )
+    last_end = start - 1
+    for hit in hits:
+        if hit < last_end:
+            continue
+        word_start = hit
+        while word_start > start and not text[word_start - 1].isspace():
+            word_start -= 1
+        rest = _TOKEN_REST.match(text, hit, end)
+        word_end = rest.end() if rest else hit + 1
+        if word_start < last_end:
+            continue
+        last_end = word_end
+        yield word_start, word_end
+
+
 def _word_spans(text: str, start: int, end: int, out: list[Span]) -> None:
     """Append the protected words of `text[start:end]` and the free gaps between."""
     position = start
-    for word_start, word_end in _words(text, start, end):
+    for word_start, word_end in _candidate_words(text, start, end):
         while word_start < word_end and text[word_start] in _LEADING:
             word_start += 1
         while word_end > word_start and text[word_end - 1] in _TRAILING:

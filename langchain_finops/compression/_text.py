@@ -14,7 +14,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from langchain_finops.compression._prose import normalize_space, prune_gap
+from langchain_finops.compression._prose import (
+    PLACEHOLDER,
+    SENTINELS,
+    normalize_space,
+    prune_prose,
+)
 from langchain_finops.compression._spans import HARD_KINDS, Span, split_spans
 from langchain_finops.compression._vocab import ENGLISH_MARKERS
 
@@ -26,6 +31,7 @@ _JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[^\s"]+|\s+')
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
 _ENGLISH_SHARE = 0.15
 _MIN_DEDUP_WORDS = 5
+_LANGUAGE_SAMPLE = 400
 
 
 def minify_json(value: str) -> str:
@@ -38,12 +44,15 @@ def minify_json(value: str) -> str:
 
 
 def _looks_english(text: str, spans: Sequence[Span]) -> bool:
-    words = [
-        word.lower()
-        for span in spans
-        if span.kind == "free"
-        for word in _LATIN_WORD.findall(text, span.start, span.end)
-    ]
+    # A sample of the free prose is enough to tell the language.
+    words: list[str] = []
+    for span in spans:
+        if span.kind == "free":
+            words.extend(
+                w.lower() for w in _LATIN_WORD.findall(text, span.start, span.end)
+            )
+            if len(words) >= _LANGUAGE_SAMPLE:
+                break
     if not words:
         return False
     markers = sum(1 for word in words if word in ENGLISH_MARKERS)
@@ -115,15 +124,31 @@ def _duplicate_ranges(text: str, spans: Sequence[Span]) -> list[tuple[int, int]]
     return drops
 
 
-def _without(text: str, drops: Sequence[tuple[int, int]]) -> str:
-    pieces = []
-    position = 0
-    for start, end in sorted(drops):
-        if start > position:
-            pieces.append(text[position:start])
-        position = max(position, end)
-    pieces.append(text[position:])
-    return "".join(pieces)
+def _outside(
+    start: int, end: int, drops: Sequence[tuple[int, int]]
+) -> list[tuple[int, int]]:
+    """The parts of `[start, end)` outside the dropped ranges (sorted)."""
+    parts = []
+    for drop_start, drop_end in drops:
+        if drop_end <= start:
+            continue
+        if drop_start >= end:
+            break
+        if drop_start > start:
+            parts.append((start, drop_start))
+        start = max(start, drop_end)
+    if start < end:
+        parts.append((start, end))
+    return parts
+
+
+def _rendered(text: str, span: Span, strip_markers: bool) -> str:
+    piece = text[span.start : span.end]
+    if span.kind == "keep_tag":
+        return "" if strip_markers else piece
+    if span.kind == "json":
+        return minify_json(piece)
+    return piece
 
 
 def compress_text(
@@ -148,40 +173,33 @@ def compress_text(
     if not text or level <= 0:
         return text
     spans = split_spans(text, patterns=patterns)
-    if level >= 2:
-        drops = _duplicate_ranges(text, spans)
-        if drops:
-            text = _without(text, drops)
-            spans = split_spans(text, patterns=patterns)
-    english = level >= 3 and _looks_english(text, spans)
+    drops = sorted(_duplicate_ranges(text, spans)) if level >= 2 else []
+    # Text that already holds our private-use marks is left as it is, but for
+    # JSON and markers: the marks would be mistaken for our own.
+    editable = not any(mark in text for mark in SENTINELS)
 
-    pieces: list[str] = []
-    last = len(spans) - 1
-    for index, span in enumerate(spans):
-        piece = text[span.start : span.end]
-        if span.kind == "keep_tag":
-            if not strip_markers:
-                pieces.append(piece)
-            continue
-        if span.kind == "json":
-            pieces.append(minify_json(piece))
-            continue
-        if span.kind != "free":
-            pieces.append(piece)
-            continue
-        glued_before = span.start > 0 and not text[span.start - 1].isspace()
-        glued_after = span.end < len(text) and not text[span.end].isspace()
-        piece = normalize_space(piece, glued_before=glued_before)
-        if english:
-            piece = prune_gap(
-                piece,
-                glued_before=glued_before,
-                glued_after=glued_after,
-                level=min(level, len(LEVEL_NAMES)),
-            )
-        if index == 0:
-            piece = piece.lstrip("\n")
-        if index == last:
-            piece = piece.rstrip()
-        pieces.append(piece)
-    return "".join(pieces)
+    masked: list[str] = []
+    protected: list[str] = []
+    for span in spans:
+        parts = (
+            _outside(span.start, span.end, drops)
+            if drops
+            else ((span.start, span.end),)
+        )
+        for start, end in parts:
+            if span.kind == "free" and editable:
+                masked.append(text[start:end])
+            else:
+                masked.append(PLACEHOLDER)
+                protected.append(_rendered(text, span, strip_markers))
+    prose = normalize_space("".join(masked)) if editable else "".join(masked)
+    if editable and level >= 3 and _looks_english(text, spans):
+        prose = prune_prose(prose, level=min(level, len(LEVEL_NAMES)))
+    if editable:
+        prose = prose.lstrip("\n").rstrip()
+    pieces = prose.split(PLACEHOLDER)
+    result = [pieces[0]]
+    for piece, after in zip(protected, pieces[1:], strict=True):
+        result.append(piece)
+        result.append(after)
+    return "".join(result)

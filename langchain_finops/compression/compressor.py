@@ -564,6 +564,15 @@ class PromptCompressor(Runnable[PromptInput, PromptInput]):
 
         return self._run(pieces, build, original, query, started, wrap, messages)
 
+    def _too_short(self, pieces: Sequence[_Piece], original: int) -> bool:
+        if original < self.min_tokens:
+            return True
+        # A token holds at most a few dozen characters: past that length the
+        # text is surely long enough, and counting it again would cost time.
+        if sum(len(p.text) for p in pieces) > 32 * self.min_tokens:
+            return False
+        return sum(self._count(p.text) for p in pieces) < self.min_tokens
+
     def _target(self, original: int) -> int | None:
         targets = []
         if self.target_ratio is not None:
@@ -582,7 +591,7 @@ class PromptCompressor(Runnable[PromptInput, PromptInput]):
         wrap: Any,
         untouched: Any,
     ) -> tuple[Any, CompressionReport]:
-        if sum(self._count(p.text) for p in pieces) < self.min_tokens:
+        if self._too_short(pieces, original):
             return wrap(untouched), self._report(
                 started, original, original, skipped="too_short"
             )

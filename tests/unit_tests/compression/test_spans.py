@@ -134,12 +134,9 @@ def test_extraction_keeps_hard_spans_and_whole_soft_ones(
     kept_keeps = re.findall(r"<keep>(.*?)</keep>", text, re.S)
     for inner in kept_keeps:
         assert f"<keep>{inner}</keep>" in result
-    # Whatever is kept is a run of whole units of the original, in order.
-    position = 0
-    for line in result.splitlines(keepends=True):
-        found = text.find(line, position)
-        assert found >= 0
-        position = found + len(line)
+    # Extraction only ever deletes: what is kept is a subsequence of the text.
+    remaining = iter(text)
+    assert all(character in remaining for character in result)
 
 
 @pytest.mark.parametrize(
