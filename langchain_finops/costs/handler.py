@@ -237,7 +237,8 @@ class CostCallbackHandler(BaseCallbackHandler):
         self._unassigned: dict[UUID, list[SavingRecord]] = {}
         self._recent_events: deque[str] = deque(maxlen=_RECENT_EVENTS)
         self._pending_results: list[_Result] = []
-        self._recorded: dict[UUID, None] = {}
+        # Runs whose end this handler recorded itself (not forwarded).
+        self._recorded_directly: dict[UUID, None] = {}
         self._pending_calls: list[CallRecord] = []
         self._pending_savings: list[SavingRecord] = []
         self._ledger = Ledger(prices=self.prices)
@@ -348,21 +349,25 @@ class CostCallbackHandler(BaseCallbackHandler):
                 # priced at the model they named (or unpriced).
                 self._add_savings(leftovers)
 
-    def _add_result(self, result: _Result) -> None:
-        # A run reaches this handler once per path: directly, and forwarded
-        # from a nested `track_costs()` handler that also saw it.
-        if result.run_id in self._recorded:
-            return
-        self._recorded[result.run_id] = None
-        if len(self._recorded) > _RECENT_RUNS:
-            del self._recorded[next(iter(self._recorded))]
-        call = self._open_calls.get(result.run_id)
-        if call is not None:
-            call.recorded = True
+    def _add_result(self, result: _Result, *, forwarded: bool = False) -> None:
+        # A run can reach this handler twice: directly, and forwarded from a
+        # nested `track_costs()` handler that also saw it. Record it once.
+        if forwarded:
+            if result.run_id in self._recorded_directly:
+                return
+            call = self._open_calls.get(result.run_id)
+            if call is not None:
+                if call.recorded:
+                    return
+                call.recorded = True
+        else:
+            self._recorded_directly[result.run_id] = None
+            if len(self._recorded_directly) > _RECENT_RUNS:
+                del self._recorded_directly[next(iter(self._recorded_directly))]
         self._pending_results.append(result)
         if self._forward_to is not None:
             with self._forward_to._lock:
-                self._forward_to._add_result(result)
+                self._forward_to._add_result(result, forwarded=True)
         if len(self._pending_results) >= _FOLD_EVERY:
             self._folded()
 
@@ -484,6 +489,8 @@ class CostCallbackHandler(BaseCallbackHandler):
             if already_open is not None:
                 already_open.starts += 1
                 return
+            # A run id the caller reuses (config["run_id"]) is a new run.
+            self._recorded_directly.pop(run_id, None)
             chains, root, baseline = self._ancestry(parent_run_id)
             call = _OpenCall(
                 model=str(model) if model else None,

@@ -1019,3 +1019,17 @@ def test_unknown_model_warns_once_across_track_costs_blocks(
                 model.invoke("q")
             assert costs.total_cost is None
     assert sum("acme-adversarial-9001" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_a_run_id_reused_by_the_caller_is_counted_each_time() -> None:
+    from uuid import uuid4
+
+    run_id = uuid4()
+    model = cheap(scripted("x", 100, 10))
+    handler = CostCallbackHandler(price_overrides=PRICES)
+    with track_costs(price_overrides=PRICES) as outer:
+        for _ in range(2):
+            with track_costs(price_overrides=PRICES):
+                model.invoke("q", config={"callbacks": [handler], "run_id": run_id})
+    assert handler.totals.calls == 2
+    assert outer.totals.calls == 2
