@@ -294,7 +294,7 @@ END_TO_END: list[Cell] = [
         "from langchain_finops.simulate import PipelineOptions, load_sample, simulate\n"
         "from langchain_finops.simulate import report\n"
         "\n"
-        "traffic = load_sample(limit=200)\n"
+        "traffic = load_sample(limit=120)\n"
         "result = simulate(traffic, options=PipelineOptions())\n"
         "plain = Console(width=100, force_jupyter=False, color_system=None)\n"
         "plain.print(report.render(result))",

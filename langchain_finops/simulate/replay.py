@@ -11,6 +11,7 @@ answer the cache served.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -45,6 +46,8 @@ from langchain_finops.simulate.traffic import (
 )
 
 __all__ = ["CallOutcome", "SimulationResult", "simulate"]
+
+logger = logging.getLogger(__name__)
 
 # At most this many points of the cumulative-cost curve are kept, so the
 # result stays small however long the traffic is.
@@ -336,7 +339,17 @@ def simulate(
                 if on_call is not None:
                     on_call(len(outcomes), planned)
     except SpendCapReached as error:
-        stopped = str(error)
+        stopped = f"Stopped by --max-spend: {error}"
+    except Exception as error:
+        # A provider error (or a part's bug) ends the replay, but what was
+        # measured so far is still reported, with the reason.
+        logger.warning(
+            "The replay stopped at call %d.", len(outcomes) + 1, exc_info=True
+        )
+        stopped = (
+            f"Stopped by an error at call {len(outcomes) + 1}: "
+            f"{type(error).__name__}: {error}"
+        )
 
     if not series.calls or series.calls[-1] != len(outcomes):
         series.calls.append(len(outcomes))

@@ -291,11 +291,11 @@ def render(result: SimulationResult) -> RenderableType:
             )
         )
     if result.stopped:
+        spent = "" if result.spent is None else f" (spent ${result.spent})"
         parts.append(
             Text(
-                f"Stopped by --max-spend after {result.calls_done:,} of "
-                f"{result.calls_planned:,} calls (spent ${result.spent}): "
-                f"{result.stopped}",
+                f"{result.stopped}\nReported: the {result.calls_done:,} of "
+                f"{result.calls_planned:,} calls done on both sides{spent}.",
                 style="bold red",
             )
         )

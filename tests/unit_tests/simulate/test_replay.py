@@ -1,6 +1,7 @@
 import json
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
@@ -133,3 +134,24 @@ def test_spend_cap_stops_the_replay_and_reports(tmp_path: Path) -> None:
     assert result.spent == billed
     # The comparison covers only calls done on both sides.
     assert result.baseline.calls == result.calls_done
+
+
+def test_a_failing_call_ends_the_replay_with_what_was_measured(tmp_path: Path) -> None:
+    from langchain_finops.simulate.pipeline import OptimisedPipeline
+    from langchain_finops.testing import FakeUsageChatModel
+
+    def fail_on_third(messages: list[Any]) -> Exception | None:
+        return ConnectionError("provider down") if messages[-1].text == "q2" else None
+
+    broken = OptimisedPipeline(
+        runnable=FakeUsageChatModel(model_name="gpt-4o-mini", fail_with=fail_on_third)
+    )
+    traffic = traffic_of(tmp_path, [{"prompt": f"q{i}"} for i in range(5)])
+    result = simulate(traffic, options=PipelineOptions(**OFF), pipeline=broken)
+    assert result.stopped == (
+        "Stopped by an error at call 3: ConnectionError: provider down"
+    )
+    assert result.calls_done == 2
+    assert result.baseline.calls == 2
+    assert result.optimised.calls == 2
+    assert result.models == {"gpt-4o-mini": 2}
