@@ -172,16 +172,14 @@ def _first_generation(response: LLMResult) -> Any:
 def _partial_generation(response: Any) -> Any:
     """The text a stream delivered before it failed or was abandoned, if any.
 
-    LangChain passes it to `on_llm_error` as the first generation, a chunk;
+    LangChain passes it to `on_llm_error` as the first generation, a chunk
+    (even an empty one: the provider had accepted, and billed, the prompt);
     a call that failed before streaming anything has none.
     """
     if not isinstance(response, LLMResult):
         return None
     generation = _first_generation(response)
-    if not isinstance(generation, (ChatGenerationChunk, GenerationChunk)):
-        return None
-    message = getattr(generation, "message", None)
-    if generation.text or getattr(message, "usage_metadata", None):
+    if isinstance(generation, (ChatGenerationChunk, GenerationChunk)):
         return generation
     return None
 

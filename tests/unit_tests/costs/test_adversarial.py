@@ -1033,3 +1033,37 @@ def test_a_run_id_reused_by_the_caller_is_counted_each_time() -> None:
                 model.invoke("q", config={"callbacks": [handler], "run_id": run_id})
     assert handler.totals.calls == 2
     assert outer.totals.calls == 2
+
+
+class _DropsAfterFirstChunk(BaseChatModel):
+    """Sends OpenAI's empty role-only first chunk, then the connection drops."""
+
+    @property
+    def _llm_type(self) -> str:
+        return "drops"
+
+    def _generate(self, *args: Any, **kwargs: Any) -> ChatResult:
+        raise NotImplementedError
+
+    def _stream(self, *args: Any, **kwargs: Any) -> Any:
+        from langchain_core.messages import AIMessageChunk
+        from langchain_core.outputs import ChatGenerationChunk
+
+        yield ChatGenerationChunk(
+            message=AIMessageChunk(
+                content="", response_metadata={"model_name": "cheap-model"}
+            )
+        )
+        raise ConnectionError("reset by peer")
+
+
+def test_stream_dropped_after_an_empty_first_chunk_bills_the_prompt() -> None:
+    with (
+        track_costs(price_overrides=PRICES) as costs,
+        pytest.raises(ConnectionError),
+    ):
+        list(_DropsAfterFirstChunk().stream("Hi"))
+    totals = costs.totals
+    assert (totals.calls, totals.estimated_calls) == (1, 1)
+    assert (totals.input_tokens, totals.output_tokens) == (HI_TOKENS, 0)
+    assert costs.total_cost == Decimal(HI_TOKENS) / MILLION
