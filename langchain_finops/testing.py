@@ -10,6 +10,7 @@ sends the usage on the final chunk, as OpenAI does with
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -141,6 +142,22 @@ class FakeUsageChatModel(BaseChatModel):
             if run_manager is not None:
                 run_manager.on_llm_new_token(piece, chunk=chunk)
             yield chunk
+        if reply.tool_calls:
+            # Tool calls stream as chunks too, so agents streamed in
+            # "messages" mode see and run them.
+            calls = [
+                {
+                    "name": call["name"],
+                    "args": json.dumps(call["args"]),
+                    "id": call.get("id"),
+                    "index": index,
+                    "type": "tool_call_chunk",
+                }
+                for index, call in enumerate(reply.tool_calls)
+            ]
+            yield ChatGenerationChunk(
+                message=AIMessageChunk(content="", tool_call_chunks=calls)  # type: ignore[arg-type]
+            )
         final = AIMessageChunk(
             content="",
             response_metadata={"model_name": self.model_name, "finish_reason": "stop"},

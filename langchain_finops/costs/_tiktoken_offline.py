@@ -18,6 +18,8 @@ import os
 import tempfile
 import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
@@ -70,6 +72,30 @@ def _is_valid(path: Path, expected: str) -> bool:
         return False
 
 
+def _seed_into(cache_dir: Path, encoding_name: str, expected: str) -> bool:
+    target = _cache_path(cache_dir, encoding_name)
+    if target.exists() and _is_valid(target, expected):
+        return True
+    data = _shipped_bytes(encoding_name)
+    if data is None or hashlib.sha256(data).hexdigest() != expected:
+        logger.warning(
+            "The shipped %s file is missing or does not match tiktoken's "
+            "expected sha256; tiktoken will try to download it instead.",
+            encoding_name,
+        )
+        return False
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        # Write then rename, so a concurrent reader never sees half a file.
+        partial = target.with_name(f"{target.name}.{uuid.uuid4().hex}.tmp")
+        partial.write_bytes(data)
+        partial.replace(target)
+    except OSError as error:
+        logger.debug("Could not seed tiktoken's cache at %s: %s", cache_dir, error)
+        return False
+    return True
+
+
 def seed_encoding(encoding_name: str) -> bool:
     """Put the shipped copy of `encoding_name` in tiktoken's cache if it is missing.
 
@@ -79,7 +105,9 @@ def seed_encoding(encoding_name: str) -> bool:
             loader.
 
     Returns:
-        True when tiktoken's cache now holds a verified copy of the file.
+        True when tiktoken's cache now holds a verified copy of the file;
+        False when the name is not shipped or the cache is off or unwritable
+        (`private_tiktoken_cache` then serves the file instead).
     """
     encoding_name = _FILE_OF.get(encoding_name, encoding_name)
     expected = EXPECTED_SHA256.get(encoding_name)
@@ -89,36 +117,33 @@ def seed_encoding(encoding_name: str) -> bool:
         if encoding_name in _seeded:
             return True
         cache_dir = tiktoken_cache_dir()
-        if cache_dir is None:
-            # The user turned tiktoken's cache off; it will download every time.
-            return False
-        target = _cache_path(cache_dir, encoding_name)
-        if target.exists() and _is_valid(target, expected):
-            _seeded.add(encoding_name)
-            return True
-
-        data = _shipped_bytes(encoding_name)
-        if data is None or hashlib.sha256(data).hexdigest() != expected:
-            logger.warning(
-                "The shipped %s file is missing or does not match tiktoken's "
-                "expected sha256; tiktoken will try to download it instead.",
-                encoding_name,
-            )
-            return False
-        try:
-            cache_dir.mkdir(parents=True, exist_ok=True)
-            # Write then rename, so a concurrent reader never sees half a file.
-            partial = target.with_name(f"{target.name}.{uuid.uuid4().hex}.tmp")
-            partial.write_bytes(data)
-            partial.replace(target)
-        except OSError as error:
-            logger.warning(
-                "Could not seed tiktoken's cache at %s (%s); tiktoken will try to "
-                "download %s instead.",
-                cache_dir,
-                error,
-                encoding_name,
-            )
+        if cache_dir is None or not _seed_into(cache_dir, encoding_name, expected):
             return False
         _seeded.add(encoding_name)
         return True
+
+
+@contextmanager
+def private_tiktoken_cache(encoding_name: str) -> Iterator[None]:
+    """Point tiktoken, for the block, at a private cache holding the shipped file.
+
+    For hosts where tiktoken's own cache is turned off (`TIKTOKEN_CACHE_DIR=""`)
+    or cannot be written: tiktoken reads its cache directory from the
+    environment on each load, so the block swaps the variable and restores it.
+    The encoding is kept in memory by tiktoken after the first load.
+    """
+    file_name = _FILE_OF.get(encoding_name, encoding_name)
+    expected = EXPECTED_SHA256.get(file_name)
+    with _lock, tempfile.TemporaryDirectory(prefix="langchain-finops-tiktoken-") as tmp:
+        seeded = expected is not None and _seed_into(Path(tmp), file_name, expected)
+        previous = os.environ.get("TIKTOKEN_CACHE_DIR")
+        if seeded:
+            os.environ["TIKTOKEN_CACHE_DIR"] = tmp
+        try:
+            yield
+        finally:
+            if seeded:
+                if previous is None:
+                    del os.environ["TIKTOKEN_CACHE_DIR"]
+                else:
+                    os.environ["TIKTOKEN_CACHE_DIR"] = previous

@@ -23,6 +23,8 @@ __all__ = ["ModelPrice", "PriceTable", "TokenUsage"]
 logger = logging.getLogger(__name__)
 
 _MILLION = Decimal(1_000_000)
+_WARNED_UNPRICED: set[str] = set()
+_WARNED_LOCK = threading.Lock()
 _OVERRIDE_KEYS = ("input", "output", "cache_read", "cache_write")
 _REQUIRED_OVERRIDE_KEYS = ("input", "output")
 # Prefixes that name a provider rather than a model ("openai:gpt-4o" is how
@@ -370,7 +372,6 @@ class PriceTable:
         self._bare_overrides = {
             bare: found[0] for bare, found in by_bare.items() if len(found) == 1
         }
-        self._warned: set[str] = set()
         self._lock = threading.Lock()
         self._resolved: dict[
             tuple[str, str | None],
@@ -468,10 +469,12 @@ class PriceTable:
         return _resolve(model, None, date.today()) is not None
 
     def _warn_unpriced(self, model: str) -> None:
-        with self._lock:
-            if model in self._warned:
+        # Once per process: a server that opens a `track_costs()` block per
+        # request must not log the same model on every request.
+        with _WARNED_LOCK:
+            if model in _WARNED_UNPRICED:
                 return
-            self._warned.add(model)
+            _WARNED_UNPRICED.add(model)
         logger.warning(
             "No price for model %r: its calls are reported as unpriced (cost None), "
             "not $0. Add it with price_overrides={%r: {'input': ..., 'output': ...}} "

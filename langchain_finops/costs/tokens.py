@@ -27,7 +27,10 @@ from langchain_core.messages import BaseMessage
 from langchain_core.prompt_values import PromptValue
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
-from langchain_finops.costs._tiktoken_offline import seed_encoding
+from langchain_finops.costs._tiktoken_offline import (
+    private_tiktoken_cache,
+    seed_encoding,
+)
 
 __all__ = ["TokenCount", "count_tokens", "encoding_name_for_model"]
 
@@ -130,8 +133,12 @@ def encoding_name_for_model(model: str) -> tuple[str, bool]:
 
 @functools.cache
 def _encoding(name: str) -> tiktoken.Encoding:
-    seed_encoding(name)
-    return tiktoken.get_encoding(name)
+    if seed_encoding(name):
+        return tiktoken.get_encoding(name)
+    # tiktoken's cache is off or unwritable: load from a private cache seeded
+    # with the shipped file instead of letting tiktoken try to download.
+    with private_tiktoken_cache(name):
+        return tiktoken.get_encoding(name)
 
 
 def _count_text(text: str, encoding: tiktoken.Encoding) -> int:
@@ -230,16 +237,57 @@ def _jpeg_size(data: bytes) -> tuple[int, int] | None:
     return None
 
 
-def _openai_image_tokens(size: tuple[int, int] | None, detail: str) -> int:
-    if detail == "low":
-        return IMAGE_BASE_TOKENS
+# OpenAI prices images per model family. Tile models pay a base plus a price
+# per 512-pixel tile; patch models pay per 32-pixel patch (at most 1,536),
+# times a multiplier. Figures from OpenAI's vision pricing guide.
+_TILE_RULES: tuple[tuple[str, int, int], ...] = (
+    ("gpt-4o-mini", 2833, 5667),
+    ("o1", 75, 150),
+    ("o3", 75, 150),
+)
+_PATCH_RULES: tuple[tuple[str, float], ...] = (
+    ("gpt-4.1-mini", 1.62),
+    ("gpt-4.1-nano", 2.46),
+    ("o4-mini", 1.72),
+)
+_PATCH_PIXELS = 32
+_MAX_PATCHES = 1536
+
+
+def _patch_image_tokens(size: tuple[int, int] | None, multiplier: float) -> int:
     if size is None:
-        return UNKNOWN_IMAGE_TOKENS
+        return math.ceil(_MAX_PATCHES * multiplier)
+    width, height = size
+    patches = math.ceil(width / _PATCH_PIXELS) * math.ceil(height / _PATCH_PIXELS)
+    if patches > _MAX_PATCHES:
+        # Scaled down, keeping the aspect ratio, to fit the patch budget.
+        shrink = math.sqrt(_PATCH_PIXELS**2 * _MAX_PATCHES / (width * height))
+        columns = math.floor(width * shrink / _PATCH_PIXELS)
+        rows = math.floor(height * shrink / _PATCH_PIXELS)
+        patches = min(_MAX_PATCHES, max(columns, 1) * max(rows, 1))
+    return math.ceil(patches * multiplier)
+
+
+def _openai_image_tokens(size: tuple[int, int] | None, detail: str, model: str) -> int:
+    name = _strip_provider(model.strip()).lower()
+    for prefix, multiplier in _PATCH_RULES:
+        if name.startswith(prefix):
+            return _patch_image_tokens(size, multiplier)
+    base, per_tile = IMAGE_BASE_TOKENS, IMAGE_TILE_TOKENS
+    for prefix, rule_base, rule_tile in _TILE_RULES:
+        if name.startswith(prefix):
+            base, per_tile = rule_base, rule_tile
+            break
+    if detail == "low":
+        return base
+    if size is None:
+        # Assumed 1024x1024 at high detail: 4 tiles.
+        return base + 4 * per_tile
     fit = min(1.0, 2048 / max(size))
     width, height = size[0] * fit, size[1] * fit
     shrink = min(1.0, 768 / min(width, height))
     tiles = math.ceil(width * shrink / 512) * math.ceil(height * shrink / 512)
-    return IMAGE_BASE_TOKENS + IMAGE_TILE_TOKENS * tiles
+    return base + per_tile * tiles
 
 
 def _image_tokens(block: Mapping[str, Any], model: str) -> int:
@@ -274,7 +322,7 @@ def _image_tokens(block: Mapping[str, Any], model: str) -> int:
         return min(
             math.ceil(pixels / ANTHROPIC_PIXELS_PER_TOKEN), ANTHROPIC_MAX_IMAGE_TOKENS
         )
-    return _openai_image_tokens(size, detail)
+    return _openai_image_tokens(size, detail, model)
 
 
 def _content_tokens(content: Any, encoding: tiktoken.Encoding, model: str) -> int:

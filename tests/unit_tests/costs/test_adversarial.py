@@ -199,11 +199,6 @@ def test_agent_with_a_tool_call_counts_both_model_calls() -> None:
     assert costs.total_cost == Decimal(550) / MILLION
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="FakeUsageChatModel._stream drops the scripted reply's tool calls, so an "
-    "agent streamed in 'messages' mode never calls its tools (testing.py).",
-)
 def test_streamed_agent_with_a_tool_call_counts_both_model_calls() -> None:
     from langchain.agents import create_agent
     from langchain_core.tools import tool
@@ -664,11 +659,6 @@ def test_anthropic_images_are_resized_before_counting(
     assert _image_tokens(message, "claude-sonnet-4-5") == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gpt-4o-mini bills an image tile at 5667 tokens + 2833 base, not "
-    "gpt-4o's 170 + 85; the image rule needs a per-model table (design).",
-)
 def test_gpt_4o_mini_image_rule() -> None:
     # 1024x1024 high detail: 4 tiles.
     assert (
@@ -702,12 +692,6 @@ def test_gpt_oss_counts_offline_from_the_shipped_file(
         tokens._encoding.cache_clear()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="With tiktoken's cache disabled (TIKTOKEN_CACHE_DIR='') or read-only, "
-    "seeding is impossible and tiktoken downloads; loading the shipped file "
-    "without the cache needs its own Encoding construction (design).",
-)
 @pytest.mark.parametrize("read_only", [False, True])
 def test_counting_offline_without_a_writable_cache(
     read_only: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -1001,12 +985,6 @@ def test_a_complete_png_is_measured_by_the_tile_rule() -> None:
     assert _image_tokens(low, "gpt-4o") == 85
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="The unpriced-model WARNING is deduplicated per PriceTable, and every "
-    "track_costs() block builds a new one: a server with a block per request logs "
-    "it on every request (design: process-wide dedupe vs. tests' caplog).",
-)
 def test_unknown_model_warns_once_across_track_costs_blocks(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

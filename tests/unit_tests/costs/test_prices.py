@@ -77,9 +77,9 @@ def test_unknown_model_is_unpriced_with_one_warning(
 ) -> None:
     table = PriceTable()
     with caplog.at_level(logging.WARNING, logger="langchain_finops.costs.prices"):
-        assert table.cost("acme-llm-9000", GPT_4O_CALL) is None
-        assert table.cost("acme-llm-9000", GPT_4O_CALL) is None
-    warnings = [r for r in caplog.records if "acme-llm-9000" in r.getMessage()]
+        assert table.cost("acme-llm-prices", GPT_4O_CALL) is None
+        assert table.cost("acme-llm-prices", GPT_4O_CALL) is None
+    warnings = [r for r in caplog.records if "acme-llm-prices" in r.getMessage()]
     assert len(warnings) == 1
     assert "price_overrides" in warnings[0].getMessage()
 
@@ -128,7 +128,9 @@ def test_bad_usage_metadata_is_rejected(
         TokenUsage(input_tokens=10, output_tokens=5_000, reasoning_tokens=4_000),
     ],
 )
-def test_flat_price_shortcut_agrees_with_genai_prices(model: str, usage: TokenUsage) -> None:
+def test_flat_price_shortcut_agrees_with_genai_prices(
+    model: str, usage: TokenUsage
+) -> None:
     from genai_prices import calc_price
 
     from langchain_finops.costs.prices import _genai_usage
