@@ -1,5 +1,7 @@
 """Model routing: send each prompt to the cheapest model that can answer it."""
 
+from typing import TYPE_CHECKING
+
 from langchain_finops.routing.base import (
     RoutingClassifier,
     RoutingDecision,
@@ -18,6 +20,12 @@ from langchain_finops.routing.router import (
     RouteChoice,
     create_model_router,
 )
+
+if TYPE_CHECKING:
+    from langchain_finops.routing.agents import (
+        CostRouterMiddleware,
+        RoutingDecisionModel,
+    )
 
 __all__ = (
     "DEFAULT_ROUTES",
