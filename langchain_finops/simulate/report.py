@@ -21,7 +21,7 @@ from langchain_finops.costs.events import TECHNIQUES
 from langchain_finops.costs.ledger import UsageTotals
 from langchain_finops.simulate.replay import SimulationResult
 
-__all__ = ["provenance", "render", "to_dict", "write_html", "write_json"]
+__all__ = ["provenance", "render", "summary", "to_dict", "write_html", "write_json"]
 
 _SIMULATED = (
     "replies simulated (lengths drawn from real answers); prompts, token counts "
