@@ -23,7 +23,7 @@ from langchain_finops.compression._prose import (
 from langchain_finops.compression._spans import HARD_KINDS, Span, split_spans
 from langchain_finops.compression._vocab import ENGLISH_MARKERS
 
-__all__ = ["LEVEL_NAMES", "compress_text", "minify_json"]
+__all__ = ["LEVEL_NAMES", "PreparedText", "compress_text", "minify_json"]
 
 LEVEL_NAMES = ("normalize", "dedup", "filler", "prune", "prune_more")
 
@@ -151,6 +151,58 @@ def _rendered(text: str, span: Span, strip_markers: bool) -> str:
     return piece
 
 
+class PreparedText:
+    """A text cut into spans once, rendered at any level without cutting again."""
+
+    def __init__(self, text: str, patterns: Sequence[re.Pattern[str]] = ()) -> None:
+        self.text = text
+        self.spans = split_spans(text, patterns=patterns) if text else []
+        self._drops: list[tuple[int, int]] | None = None
+        self._english: bool | None = None
+
+    def render(self, level: int, *, strip_markers: bool = True) -> str:
+        """The text compressed up to `level` (1 to 5); see `compress_text`."""
+        text = self.text
+        if not text or level <= 0:
+            return text
+        if level >= 2 and self._drops is None:
+            self._drops = sorted(_duplicate_ranges(text, self.spans))
+        drops = self._drops if level >= 2 and self._drops else []
+        # Text that already holds our private-use marks is left as it is, but
+        # for JSON and markers: the marks would be mistaken for our own.
+        editable = not any(mark in text for mark in SENTINELS)
+
+        masked: list[str] = []
+        protected: list[str] = []
+        for span in self.spans:
+            parts = (
+                _outside(span.start, span.end, drops)
+                if drops
+                else ((span.start, span.end),)
+            )
+            for start, end in parts:
+                if span.kind == "free" and editable:
+                    masked.append(text[start:end])
+                else:
+                    masked.append(PLACEHOLDER)
+                    protected.append(_rendered(text, span, strip_markers))
+        prose = "".join(masked)
+        if editable:
+            prose = normalize_space(prose)
+            if level >= 3:
+                if self._english is None:
+                    self._english = _looks_english(text, self.spans)
+                if self._english:
+                    prose = prune_prose(prose, level=min(level, len(LEVEL_NAMES)))
+            prose = prose.lstrip("\n").rstrip()
+        pieces = prose.split(PLACEHOLDER)
+        result = [pieces[0]]
+        for piece, after in zip(protected, pieces[1:], strict=True):
+            result.append(piece)
+            result.append(after)
+        return "".join(result)
+
+
 def compress_text(
     text: str,
     *,
@@ -170,36 +222,4 @@ def compress_text(
     Returns:
         The compressed text; protected spans are copied byte for byte.
     """
-    if not text or level <= 0:
-        return text
-    spans = split_spans(text, patterns=patterns)
-    drops = sorted(_duplicate_ranges(text, spans)) if level >= 2 else []
-    # Text that already holds our private-use marks is left as it is, but for
-    # JSON and markers: the marks would be mistaken for our own.
-    editable = not any(mark in text for mark in SENTINELS)
-
-    masked: list[str] = []
-    protected: list[str] = []
-    for span in spans:
-        parts = (
-            _outside(span.start, span.end, drops)
-            if drops
-            else ((span.start, span.end),)
-        )
-        for start, end in parts:
-            if span.kind == "free" and editable:
-                masked.append(text[start:end])
-            else:
-                masked.append(PLACEHOLDER)
-                protected.append(_rendered(text, span, strip_markers))
-    prose = normalize_space("".join(masked)) if editable else "".join(masked)
-    if editable and level >= 3 and _looks_english(text, spans):
-        prose = prune_prose(prose, level=min(level, len(LEVEL_NAMES)))
-    if editable:
-        prose = prose.lstrip("\n").rstrip()
-    pieces = prose.split(PLACEHOLDER)
-    result = [pieces[0]]
-    for piece, after in zip(protected, pieces[1:], strict=True):
-        result.append(piece)
-        result.append(after)
-    return "".join(result)
+    return PreparedText(text, patterns).render(level, strip_markers=strip_markers)

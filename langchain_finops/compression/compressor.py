@@ -48,7 +48,11 @@ from langchain_finops.compression._neural import (
     require_llmlingua,
 )
 from langchain_finops.compression._spans import split_spans
-from langchain_finops.compression._text import LEVEL_NAMES, compress_text
+from langchain_finops.compression._text import (
+    LEVEL_NAMES,
+    PreparedText,
+    compress_text,
+)
 from langchain_finops.costs.events import SavingReport, areport_saving, report_saving
 from langchain_finops.costs.prices import PriceTable
 from langchain_finops.costs.tokens import count_tokens
@@ -603,15 +607,13 @@ class PromptCompressor(Runnable[PromptInput, PromptInput]):
             )
             raise ValueError(msg)
 
+        prepared = [PreparedText(p.text, self.patterns) for p in pieces]
         texts = [p.text for p in pieces]
         built: Any = untouched
         compressed = original
         level_name: str | None = None
         if target is None and self.backend == "heuristic":
-            texts = [
-                compress_text(t, level=_FULL_LEVEL, patterns=self.patterns)
-                for t in texts
-            ]
+            texts = [p.render(_FULL_LEVEL) for p in prepared]
             built = build(texts)
             compressed = self._count(built)
             level_name = LEVEL_NAMES[_FULL_LEVEL - 1]
@@ -622,10 +624,7 @@ class PromptCompressor(Runnable[PromptInput, PromptInput]):
                 else len(LEVEL_NAMES)
             )
             for level in range(1, last_level + 1):
-                texts = [
-                    compress_text(p.text, level=level, patterns=self.patterns)
-                    for p in pieces
-                ]
+                texts = [p.render(level) for p in prepared]
                 built = build(texts)
                 compressed = self._count(built)
                 level_name = LEVEL_NAMES[level - 1]
@@ -634,7 +633,7 @@ class PromptCompressor(Runnable[PromptInput, PromptInput]):
             if target is None or compressed > target:
                 if query:
                     texts = self._extract(
-                        pieces, texts, compressed, target or compressed, query
+                        prepared, texts, compressed, target or compressed, query
                     )
                     level_name = "extract"
                 elif self.backend == "llmlingua2":
@@ -655,19 +654,14 @@ class PromptCompressor(Runnable[PromptInput, PromptInput]):
 
     def _extract(
         self,
-        pieces: Sequence[_Piece],
+        prepared: Sequence[PreparedText],
         texts: list[str],
         compressed: int,
         target: int,
         query: str,
     ) -> list[str]:
         # Keep the markers through the selection, so marked text stays in.
-        marked = [
-            compress_text(
-                p.text, level=_DEDUP_LEVEL, patterns=self.patterns, strip_markers=False
-            )
-            for p in pieces
-        ]
+        marked = [p.render(_DEDUP_LEVEL, strip_markers=False) for p in prepared]
         sizes = [self._count(t) for t in texts]
         fixed = compressed - sum(sizes)
         room = max(0, target - fixed)
