@@ -122,11 +122,13 @@ def main() -> None:
                 return str(compressor.compress(text, query=query).value)
 
             methods[f"PromptCompressor query-aware, chunk_tokens={chunk}"] = ours
-        methods["truncation (first lines)"] = lambda lines, sizes, text, query: (
-            truncate(lines, sizes, int(tokens(text) / ratio))
+        methods["truncation (first lines)"] = (
+            lambda lines, sizes, text, query, r=ratio: truncate(
+                lines, sizes, int(tokens(text) / r)
+            )
         )
-        methods["random lines (seed 0)"] = lambda lines, sizes, text, query: (
-            random_lines(lines, sizes, int(tokens(text) / ratio))
+        methods["random lines (seed 0)"] = lambda lines, sizes, text, query, r=ratio: (
+            random_lines(lines, sizes, int(tokens(text) / r))
         )
         for name, method in methods.items():
             recalls, ratios, elapsed = [], [], 0.0
@@ -154,8 +156,9 @@ def main() -> None:
             touched = sum(r > 0 for r in recalls) / n
             whole = sum(r >= 0.999999 for r in recalls) / n
             print(
-                f"| {name} | {ratio:.0f}x | {statistics.mean(ratios):.2f}x | {half:.1%} | "
-                f"{touched:.1%} | {whole:.1%} | {statistics.mean(recalls):.1%} | "
+                f"| {name} | {ratio:.0f}x | {statistics.mean(ratios):.2f}x | "
+                f"{half:.1%} | {touched:.1%} | {whole:.1%} | "
+                f"{statistics.mean(recalls):.1%} | "
                 f"{elapsed / n * 1000:.0f} |"
             )
 

@@ -465,10 +465,10 @@ class PromptCompressor(Runnable[PromptInput, PromptInput]):
     ) -> tuple[Any, CompressionReport]:
         started = time.perf_counter()
         if isinstance(value, str):
-            return self._compress_string(value, query, started, lambda t: t)
+            return self._compress_string(value, query, started, lambda t: t, value)
         if isinstance(value, StringPromptValue):
             return self._compress_string(
-                value.text, query, started, lambda t: StringPromptValue(text=t)
+                value.text, query, started, lambda t: StringPromptValue(text=t), value
             )
         if isinstance(value, ChatPromptValue):
             return self._compress_messages(
@@ -476,13 +476,14 @@ class PromptCompressor(Runnable[PromptInput, PromptInput]):
                 query,
                 started,
                 lambda m: ChatPromptValue(messages=m),
+                value,
             )
         if isinstance(value, Sequence) and not isinstance(value, PromptValue):
             try:
                 messages = convert_to_messages(value)
             except (ValueError, TypeError, NotImplementedError):
                 return value, self._report(started, 0, 0, skipped="unsupported_input")
-            return self._compress_messages(messages, query, started, lambda m: m)
+            return self._compress_messages(messages, query, started, lambda m: m, value)
         # None, an image prompt value, anything else: returned as it came.
         tokens = self._count(value) if isinstance(value, PromptValue) else 0
         return value, self._report(started, tokens, tokens, skipped="unsupported_input")
@@ -507,17 +508,15 @@ class PromptCompressor(Runnable[PromptInput, PromptInput]):
         return low
 
     def _compress_string(
-        self, text: str, query: str | None, started: float, wrap: Any
+        self, text: str, query: str | None, started: float, wrap: Any, value: Any
     ) -> tuple[Any, CompressionReport]:
         original = self._count(text)
         if not text.strip():
-            return wrap(text), self._report(
-                started, original, original, skipped="empty"
-            )
+            return value, self._report(started, original, original, skipped="empty")
         head_end = self._prefix_chars(text)
         head, tail = text[:head_end], text[head_end:]
         if not tail.strip():
-            return wrap(text), self._report(
+            return value, self._report(
                 started, original, original, skipped="cached_prefix"
             )
         pieces = [_Piece(tail)]
@@ -525,16 +524,19 @@ class PromptCompressor(Runnable[PromptInput, PromptInput]):
         def build(texts: Sequence[str]) -> str:
             return head + texts[0]
 
-        return self._run(pieces, build, original, query, started, wrap, text)
+        return self._run(pieces, build, original, query, started, wrap, value)
 
     def _compress_messages(
-        self, messages: list[BaseMessage], query: str | None, started: float, wrap: Any
+        self,
+        messages: list[BaseMessage],
+        query: str | None,
+        started: float,
+        wrap: Any,
+        value: Any,
     ) -> tuple[Any, CompressionReport]:
         original = self._count(messages)
         if not messages:
-            return wrap(messages), self._report(
-                started, original, original, skipped="empty"
-            )
+            return value, self._report(started, original, original, skipped="empty")
         fixed_until = -1
         for index, message in enumerate(messages):
             if _has_cache_breakpoint(message):
@@ -559,14 +561,12 @@ class PromptCompressor(Runnable[PromptInput, PromptInput]):
             pieces.extend(_message_pieces(message, index))
         if not pieces:
             reason = "cached_prefix" if in_prefix else "nothing_compressible"
-            return wrap(messages), self._report(
-                started, original, original, skipped=reason
-            )
+            return value, self._report(started, original, original, skipped=reason)
 
         def build(texts: Sequence[str]) -> list[BaseMessage]:
             return _with_texts(messages, pieces, texts)
 
-        return self._run(pieces, build, original, query, started, wrap, messages)
+        return self._run(pieces, build, original, query, started, wrap, value)
 
     def _too_short(self, pieces: Sequence[_Piece], original: int) -> bool:
         if original < self.min_tokens:
@@ -596,7 +596,7 @@ class PromptCompressor(Runnable[PromptInput, PromptInput]):
         untouched: Any,
     ) -> tuple[Any, CompressionReport]:
         if self._too_short(pieces, original):
-            return wrap(untouched), self._report(
+            return untouched, self._report(
                 started, original, original, skipped="too_short"
             )
         target = self._target(original)
@@ -643,7 +643,7 @@ class PromptCompressor(Runnable[PromptInput, PromptInput]):
                 compressed = self._count(built)
 
         if compressed >= original:
-            return wrap(untouched), self._report(
+            return untouched, self._report(
                 started, original, original, skipped="no_saving"
             )
         met = None if target is None else compressed <= target

@@ -190,6 +190,8 @@ def test_unpriced_model_reports_none_dollars() -> None:
             "nothing_compressible",
         ),
         ([HumanMessage(content="")], "nothing_compressible"),
+        ([{"role": "user", "content": None}], "nothing_compressible"),
+        (ChatPromptValue(messages=[]), "empty"),
     ],
 )
 def test_bad_input_is_returned_unchanged(value: Any, reason: str) -> None:
