@@ -6,8 +6,8 @@ from langchain_finops.cache.semantic import CalibrationReport, SemanticFaissCach
 from langchain_finops.cache.streaming import CachedStreamingChatModel
 
 __all__ = (
-    "CachedStreamingChatModel",
     "CacheStats",
+    "CachedStreamingChatModel",
     "CalibrationReport",
     "EmbedderMismatchError",
     "SemanticFaissCache",

@@ -13,8 +13,10 @@ import ast
 import hashlib
 import json
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 __all__ = ["CanonicalPrompt", "LLMParams", "canonical_prompt", "normalize_text"]
@@ -24,6 +26,7 @@ _SPACES = re.compile(r"\s+")
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 _HAS_WORD = re.compile(r"\w")
 _REPR = re.compile(r"<[^<>]*>")
+_AST_LOCK = threading.Lock()
 
 # Parameters that never change the answer, only how the client is wired;
 # some carry object reprs that differ per process.
@@ -89,7 +92,9 @@ def _parse_params(text: str) -> dict[str, Any] | None:
     # Object reprs ("<Client object at 0x...>") are not literals: quote them.
     text = _REPR.sub(lambda match: repr(_ADDRESS.sub("", match.group(0))), text)
     try:
-        parsed = ast.literal_eval(text)
+        # CPython 3.11's AST builder is not safe to enter from two threads.
+        with _AST_LOCK:
+            parsed = ast.literal_eval(text)
     except (ValueError, SyntaxError, MemoryError, RecursionError):
         return None
     if isinstance(parsed, list) and all(
@@ -119,6 +124,7 @@ def _find_model(params: dict[str, Any]) -> str | None:
     return None
 
 
+@lru_cache(maxsize=512)
 def parse_llm_string(llm_string: str) -> LLMParams:
     """Normalise `llm_string` so that equal configurations give equal keys.
 

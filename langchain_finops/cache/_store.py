@@ -61,8 +61,14 @@ class EntryStore(Protocol):
     def bind_embedder(self, embedder_id: str, dimension: int) -> None:
         """Record the embedder, or raise `EmbedderMismatchError` if it differs."""
 
-    def put(self, entry: NewEntry, payload: str, now: float) -> int:
-        """Write `entry`, replacing one with the same namespace and exact key."""
+    def put(
+        self, entry: NewEntry, payload: str, now: float, max_entries: int | None = None
+    ) -> int:
+        """Write `entry`, replacing one with the same namespace and exact key.
+
+        With `max_entries`, the least recently used entries beyond it are
+        evicted in the same atomic write.
+        """
 
     def payload(self, entry_id: int) -> str | None:
         """The stored answer, or None if the entry is gone."""
@@ -107,8 +113,10 @@ class MemoryStore:
     def bind_embedder(self, embedder_id: str, dimension: int) -> None:
         """Nothing to check: a memory store dies with its embedder."""
 
-    def put(self, entry: NewEntry, payload: str, now: float) -> int:
-        """Write `entry`, replacing one with the same namespace and exact key."""
+    def put(
+        self, entry: NewEntry, payload: str, now: float, max_entries: int | None = None
+    ) -> int:
+        """Write `entry`, then evict beyond `max_entries`."""
         old = self._keys.get((entry.namespace, entry.exact_key))
         if old is not None:
             self.delete([old])
@@ -128,6 +136,8 @@ class MemoryStore:
         self._used[entry_id] = now
         self._keys[(entry.namespace, entry.exact_key)] = entry_id
         self._added.append(stored)
+        if max_entries is not None:
+            self.evict(max_entries)
         return entry_id
 
     def payload(self, entry_id: int) -> str | None:
@@ -296,8 +306,10 @@ class SqliteStore:
             )
             raise EmbedderMismatchError(msg)
 
-    def put(self, entry: NewEntry, payload: str, now: float) -> int:
-        """Write `entry`, replacing one with the same namespace and exact key."""
+    def put(
+        self, entry: NewEntry, payload: str, now: float, max_entries: int | None = None
+    ) -> int:
+        """Write `entry`, then evict beyond `max_entries`, in one transaction."""
         with self._write():
             old = self._conn.execute(
                 "SELECT id FROM entries WHERE namespace = ? AND exact_key = ?",
@@ -307,7 +319,8 @@ class SqliteStore:
                 self._delete_ids([int(old[0])])
             cursor = self._conn.execute(
                 "INSERT INTO entries (namespace, partition_key, exact_key, query, "
-                "vector, expires_at, last_used, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "vector, expires_at, last_used, payload) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     entry.namespace,
                     entry.partition,
@@ -319,6 +332,8 @@ class SqliteStore:
                     payload,
                 ),
             )
+            if max_entries is not None:
+                self._evict_locked(max_entries)
             return int(cursor.lastrowid or 0)
 
     def payload(self, entry_id: int) -> str | None:
@@ -375,17 +390,20 @@ class SqliteStore:
     def evict(self, max_entries: int) -> int:
         """Delete least-recently-used entries beyond `max_entries`."""
         with self._write():
-            (count,) = self._conn.execute("SELECT COUNT(*) FROM entries").fetchone()
-            excess = int(count) - max_entries
-            if excess <= 0:
-                return 0
-            ids = [
-                int(row[0])
-                for row in self._conn.execute(
-                    "SELECT id FROM entries ORDER BY last_used, id LIMIT ?", (excess,)
-                ).fetchall()
-            ]
-            return self._delete_ids(ids)
+            return self._evict_locked(max_entries)
+
+    def _evict_locked(self, max_entries: int) -> int:
+        (count,) = self._conn.execute("SELECT COUNT(*) FROM entries").fetchone()
+        excess = int(count) - max_entries
+        if excess <= 0:
+            return 0
+        ids = [
+            int(row[0])
+            for row in self._conn.execute(
+                "SELECT id FROM entries ORDER BY last_used, id LIMIT ?", (excess,)
+            ).fetchall()
+        ]
+        return self._delete_ids(ids)
 
     def purge_expired(self, now: float) -> int:
         """Delete entries whose time to live has passed."""

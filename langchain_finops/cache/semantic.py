@@ -10,7 +10,7 @@ import math
 import threading
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -23,6 +23,7 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.outputs import ChatGeneration, Generation
 from typing_extensions import override
 
+from langchain_finops.cache._calibration import pair_scores, threshold_at
 from langchain_finops.cache._guard import conflict, signature
 from langchain_finops.cache._index import FlatIndex, VectorIndex
 from langchain_finops.cache._payload import (
@@ -30,7 +31,11 @@ from langchain_finops.cache._payload import (
     load_generations,
     unstorable_reason,
 )
-from langchain_finops.cache._prompt import CanonicalPrompt, canonical_prompt
+from langchain_finops.cache._prompt import (
+    CanonicalPrompt,
+    canonical_prompt,
+    normalize_text,
+)
 from langchain_finops.cache._stats import HISTOGRAM_BINS, CacheStats
 from langchain_finops.cache._store import (
     EmbedderMismatchError,
@@ -56,7 +61,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_SIMILARITY_THRESHOLD = 0.86
+DEFAULT_SIMILARITY_THRESHOLD = 0.96
 """Calibrated for `DefaultEmbeddings` with the guard on: the lowest cosine at
 which at most 1% of non-duplicate QQP pairs were served on the calibration
 half (see benchmarks/results/cache_quality.md)."""
@@ -214,11 +219,13 @@ class SemanticFaissCache(BaseCache):
                 f"{type(embeddings).__name__}."
             )
             raise TypeError(msg)
-        if embeddings is None:
-            from langchain_finops.embeddings import DefaultEmbeddings
+        from langchain_finops.embeddings import DefaultEmbeddings
 
+        if embeddings is None:
             embeddings = DefaultEmbeddings()
-        elif similarity_threshold is None:
+        elif similarity_threshold is None and not isinstance(
+            embeddings, DefaultEmbeddings
+        ):
             logger.warning(
                 "SemanticFaissCache uses the default similarity threshold %.2f, "
                 "calibrated for DefaultEmbeddings, with %s; call calibrate() with "
@@ -237,7 +244,10 @@ class SemanticFaissCache(BaseCache):
             or not isinstance(max_entries, int)
             or max_entries < 1
         ):
-            msg = f"`max_entries` must be a positive integer or None, got {max_entries!r}."
+            msg = (
+                "`max_entries` must be a positive integer or None, got "
+                f"{max_entries!r}."
+            )
             raise ValueError(msg)
         self.max_entries = max_entries
         self.ttl = _seconds(ttl, "ttl")
@@ -329,11 +339,12 @@ class SemanticFaissCache(BaseCache):
             self._check_namespace(namespace)
         outer = self._scope.get()
         inner = _Scope(
-            namespace=namespace
-            if namespace is not None
-            else (outer and outer.namespace),
-            ttl=_seconds(ttl, "ttl") if ttl is not None else (outer and outer.ttl),
+            namespace=namespace if namespace is not None else None,
+            ttl=_seconds(ttl, "ttl"),
         )
+        if outer is not None:
+            inner.namespace = inner.namespace or outer.namespace
+            inner.ttl = inner.ttl if inner.ttl is not None else outer.ttl
         token = self._scope.set(inner)
         try:
             yield self
@@ -530,14 +541,14 @@ class SemanticFaissCache(BaseCache):
             for candidate_id, score in candidates:
                 if score < self._threshold:
                     break
-                mirror = self._entries.get(candidate_id)
-                if mirror is None:
+                candidate = self._entries.get(candidate_id)
+                if candidate is None:
                     continue
-                if self._expired(mirror, now):
+                if self._expired(candidate, now):
                     self._drop_expired(candidate_id)
                     continue
                 if query_signature is not None:
-                    reason = conflict(query_signature, signature(mirror.query))
+                    reason = conflict(query_signature, signature(candidate.query))
                     if reason is not None:
                         rejection = rejection or reason
                         continue
@@ -607,10 +618,8 @@ class SemanticFaissCache(BaseCache):
             expires_at=None if lifetime is None else now + lifetime,
         )
         with self._lock:
-            self._store.put(entry, payload, now)
+            self._store.put(entry, payload, now, self.max_entries)
             self._writes += 1
-            if self.max_entries is not None:
-                self._store.evict(self.max_entries)
             if self._writes % _PURGE_EVERY == 0:
                 self._store.purge_expired(now)
             self._sync()
@@ -667,7 +676,10 @@ class SemanticFaissCache(BaseCache):
             self._check_namespace(namespace)
         if prompt is None:
             if namespace is None:
-                msg = "invalidate() needs a `prompt` (with `llm_string`) or a `namespace`."
+                msg = (
+                    "invalidate() needs a `prompt` (with `llm_string`) or a "
+                    "`namespace`."
+                )
                 raise ValueError(msg)
             with self._lock:
                 removed = self._store.delete_namespace(namespace)
@@ -778,10 +790,12 @@ class SemanticFaissCache(BaseCache):
             The similarity and the guard's reason to refuse (None: no
             objection, or the guard is off).
         """
-        first = self._embed(_normalize(text_a))
-        second = self._embed(_normalize(text_b))
+        first = self._embed(normalize_text(text_a))
+        second = self._embed(normalize_text(text_b))
         reason = (
-            conflict(signature(_normalize(text_a)), signature(_normalize(text_b)))
+            conflict(
+                signature(normalize_text(text_a)), signature(normalize_text(text_b))
+            )
             if self.guard
             else None
         )
@@ -847,68 +861,3 @@ class SemanticFaissCache(BaseCache):
         """Close the store (a persisted cache releases its file)."""
         with self._lock:
             self._store.close()
-
-
-def _normalize(text: str) -> str:
-    from langchain_finops.cache._prompt import normalize_text
-
-    return normalize_text(text)
-
-
-def pair_scores(
-    embeddings: Embeddings, pairs: Sequence[tuple[str, str, bool]], *, guard: bool
-) -> NDArray[np.float64]:
-    """Each pair's similarity as the cache sees it: -inf when the guard refuses.
-
-    Args:
-        embeddings: The embedder.
-        pairs: `(text_a, text_b, label)` triples.
-        guard: Apply the guard.
-
-    Returns:
-        One score per pair.
-    """
-    left = [_normalize(a) for a, _, _ in pairs]
-    right = [_normalize(b) for _, b, _ in pairs]
-    texts = sorted(set(left) | set(right))
-    position = {text: index for index, text in enumerate(texts)}
-    matrix = np.asarray(embeddings.embed_documents(texts), dtype=np.float32)
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    matrix = matrix / np.clip(norms, 1e-12, None)
-    first = matrix[[position[text] for text in left]]
-    second = matrix[[position[text] for text in right]]
-    scores = np.sum(first * second, axis=1).astype(np.float64)
-    if guard:
-        signatures = {text: signature(text) for text in texts}
-        for index, (a, b) in enumerate(zip(left, right, strict=True)):
-            if conflict(signatures[a], signatures[b]) is not None:
-                scores[index] = -np.inf
-    return scores
-
-
-def threshold_at(
-    scores: NDArray[np.float64], labels: NDArray[np.bool_], max_false_hit_rate: float
-) -> tuple[float, float, float]:
-    """The lowest threshold whose false-hit rate stays within the limit.
-
-    Args:
-        scores: Pair scores (-inf: never served).
-        labels: True for duplicates.
-        max_false_hit_rate: Allowed share of non-duplicates served.
-
-    Returns:
-        The threshold (clipped to [0, 1]), the hit rate and false-hit rate
-        it gives.
-    """
-    negatives = np.sort(scores[~labels])[::-1]
-    allowed = int(math.floor(max_false_hit_rate * len(negatives) + 1e-9))
-    # Serving scores >= t: t must sit just above the (allowed+1)-th best
-    # negative so that at most `allowed` negatives reach it.
-    if allowed < len(negatives) and np.isfinite(negatives[allowed]):
-        threshold = float(np.nextafter(negatives[allowed], np.inf))
-    else:
-        threshold = 0.0
-    threshold = min(max(threshold, 0.0), 1.0)
-    hit_rate = float(np.mean(scores[labels] >= threshold))
-    false_rate = float(np.mean(scores[~labels] >= threshold))
-    return threshold, hit_rate, false_rate

@@ -206,7 +206,9 @@ class CachedStreamingChatModel(BaseChatModel):
                 yield chunk
             return
         if not self._streams_natively():
-            result = self._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
+            result = self._generate(
+                messages, stop=stop, run_manager=run_manager, **kwargs
+            )
             yield from _replay(result.generations[0])
             return
         chunks = []
@@ -216,7 +218,9 @@ class CachedStreamingChatModel(BaseChatModel):
             chunks.append(chunk)
             yield chunk
         if cache is not None and chunks:
-            cache.update(prompt, llm_string, generate_from_stream(iter(chunks)).generations)
+            cache.update(
+                prompt, llm_string, generate_from_stream(iter(chunks)).generations
+            )
 
     @override
     async def _astream(

@@ -52,7 +52,7 @@ class _Runtime:
     """The loaded tokenizer and ONNX session, shared by every instance."""
 
     def __init__(self, model_path: Path, threads: int | None) -> None:
-        import onnxruntime
+        import onnxruntime  # type: ignore[import-untyped]
         from tokenizers import Tokenizer
 
         _verify_sha256(model_path, MODEL_SHA256)
@@ -82,7 +82,10 @@ class _Runtime:
         summed = (np.asarray(hidden, dtype=np.float32) * weights).sum(axis=1)
         pooled = summed / np.clip(weights.sum(axis=1), 1e-9, None)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+        unit: NDArray[np.float32] = (pooled / np.clip(norms, 1e-12, None)).astype(
+            np.float32
+        )
+        return unit
 
 
 _runtimes: dict[tuple[Path, int | None], _Runtime] = {}

@@ -48,14 +48,14 @@ def test_embedding_is_deterministic_and_batch_independent(
     batch = np.array(embeddings.embed_documents(texts))
     single = np.array([embeddings.embed_query(text) for text in texts])
     np.testing.assert_allclose(batch, single, atol=1e-5)
-    np.testing.assert_array_equal(
-        np.array(embeddings.embed_documents(texts)), batch
-    )
+    np.testing.assert_array_equal(np.array(embeddings.embed_documents(texts)), batch)
 
 
 def test_batches_smaller_than_input_keep_order(embeddings: DefaultEmbeddings) -> None:
     small = DefaultEmbeddings(batch_size=2)
-    texts = [f"question number {word}" for word in "one two three four five".split()]
+    texts = [
+        f"question number {word}" for word in ["one", "two", "three", "four", "five"]
+    ]
     np.testing.assert_allclose(
         small.embed_array(texts), embeddings.embed_array(texts), atol=1e-5
     )
