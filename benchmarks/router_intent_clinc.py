@@ -158,7 +158,8 @@ def main() -> None:
             "",
             "| IntentClassifier over | min_similarity (from val) | in-scope "
             "accuracy, no OOS threshold | in-scope accuracy | out-of-scope recall "
-            "| ms / query, routing layer (embeddings cached; 2 shared cores) |",
+            "| ms / query, routing layer (embeddings cached, incl. list-to-array; "
+            "2 shared cores) |",
             "|---|---|---|---|---|---|",
             *rows,
             "",

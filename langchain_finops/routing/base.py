@@ -6,11 +6,11 @@ import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from langchain_core.messages import BaseMessage, convert_to_messages
-from langchain_core.prompt_values import PromptValue
-from langchain_core.runnables import RunnableConfig
+if TYPE_CHECKING:
+    from langchain_core.messages import BaseMessage
+    from langchain_core.runnables import RunnableConfig
 
 __all__ = ["RoutingClassifier", "RoutingDecision", "prompt_text"]
 
@@ -51,6 +51,12 @@ def prompt_text(value: Any) -> str:
     """
     if isinstance(value, str):
         return value
+    # Imported here so that loading a classifier does not import LangChain's
+    # message stack (most of a cold start); any caller passing messages has
+    # it loaded already.
+    from langchain_core.messages import BaseMessage, convert_to_messages
+    from langchain_core.prompt_values import PromptValue
+
     if isinstance(value, PromptValue):
         messages: Sequence[BaseMessage] = value.to_messages()
     elif isinstance(value, BaseMessage):

@@ -7,15 +7,18 @@ import math
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-from langchain_core.runnables import RunnableConfig
 from typing_extensions import override
 
 from langchain_finops.routing._features import SparseRows, hash_features, hash_rows
 from langchain_finops.routing._logistic import fit_logistic, sigmoid
 from langchain_finops.routing.base import RoutingClassifier, RoutingDecision
+
+if TYPE_CHECKING:
+    from langchain_core.runnables import RunnableConfig
 
 __all__ = ["DEFAULT_WEIGHTS", "LearnedComplexityClassifier", "train_weights"]
 

@@ -14,6 +14,11 @@ from langchain_finops.routing import CostRouterMiddleware, RoutingDecisionModel
 from langchain_finops.testing import FakeUsageChatModel
 from tests.unit_tests.routing.conftest import KeywordClassifier
 
+# LangChain's ModelRouterMiddleware is beta and says so on construction.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore::langchain_core._api.beta_decorator.LangChainBetaWarning"
+)
+
 PRICES = {
     "gpt-4o-mini": {"input": 1.0, "output": 2.0},
     "gpt-4o": {"input": 10.0, "output": 30.0},
