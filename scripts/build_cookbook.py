@@ -11,6 +11,7 @@ Usage:
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -213,10 +214,10 @@ COMPRESSION: list[Cell] = [
     (
         "code",
         "context = (\n"
-        '    "Our refund policy. Basically, as a matter of fact, customers can, in '
-        "general, ask for a refund of an order within thirty days of delivery. "
-        "In order to do so, they should, if at all possible, keep the receipt. "
-        'Refunds are, for the most part, paid back to the card that was used."\n'
+        '    "Our refund policy. Basically, as a matter of fact, customers can, in "\n'
+        '    "general, ask for a refund of an order within thirty days of delivery. "\n'
+        '    "In order to do so, they should, if at all possible, keep the receipt. "\n'
+        '    "Refunds are, for the most part, paid back to the card that was used."\n'
         ")\n"
         "messages = [\n"
         '    SystemMessage("You answer questions about the shop\'s policies."),\n'
@@ -373,15 +374,26 @@ def execute(nb: nbformat.NotebookNode, *, timeout: int = 120) -> None:
     client.execute()
 
 
+def _lint(path: Path) -> nbformat.NotebookNode:
+    """Sort imports and format the cells with ruff, as the repository's code is."""
+    ruff = [sys.executable, "-m", "ruff"]
+    subprocess.run(
+        [*ruff, "check", "--fix", "--select", "I", "-q", str(path)], check=True
+    )
+    subprocess.run([*ruff, "format", "-q", str(path)], check=True)
+    return nbformat.read(path, as_version=4)
+
+
 def build(name: str) -> Path:
-    """Write, run and save notebook `name`; return its path."""
-    nb = notebook(NOTEBOOKS[name])
+    """Write, lint, run and save notebook `name`; return its path."""
+    path = COOKBOOK / f"{name}.ipynb"
+    nbformat.write(notebook(NOTEBOOKS[name]), path)
+    nb = _lint(path)
     execute(nb)
     for index, cell in enumerate(nb.cells):
         # Stable ids keep the saved files diffable from build to build.
         cell["id"] = f"{name}-{index}"
         cell.get("metadata", {}).pop("execution", None)
-    path = COOKBOOK / f"{name}.ipynb"
     nbformat.write(nb, path)
     return path
 
