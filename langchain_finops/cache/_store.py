@@ -8,8 +8,10 @@ several processes keeps them all consistent.
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -104,7 +106,8 @@ class MemoryStore:
     def __init__(self) -> None:
         self._entries: dict[int, StoredEntry] = {}
         self._payloads: dict[int, str] = {}
-        self._used: dict[int, float] = {}
+        # Ids from least to most recently used: eviction pops from the front.
+        self._used: OrderedDict[int, None] = OrderedDict()
         self._keys: dict[tuple[str, str], int] = {}
         self._next_id = 1
         self._added: list[StoredEntry] = []
@@ -133,7 +136,7 @@ class MemoryStore:
         )
         self._entries[entry_id] = stored
         self._payloads[entry_id] = payload
-        self._used[entry_id] = now
+        self._used[entry_id] = None
         self._keys[(entry.namespace, entry.exact_key)] = entry_id
         self._added.append(stored)
         if max_entries is not None:
@@ -147,7 +150,7 @@ class MemoryStore:
     def touch(self, entry_id: int, now: float) -> None:
         """Mark an entry as used."""
         if entry_id in self._used:
-            self._used[entry_id] = now
+            self._used.move_to_end(entry_id)
 
     def delete(self, ids: list[int]) -> int:
         """Delete entries by id; returns how many existed."""
@@ -177,10 +180,7 @@ class MemoryStore:
         excess = len(self._entries) - max_entries
         if excess <= 0:
             return 0
-        oldest = sorted(
-            self._used, key=lambda entry_id: (self._used[entry_id], entry_id)
-        )
-        return self.delete(oldest[:excess])
+        return self.delete(list(itertools.islice(self._used, excess)))
 
     def purge_expired(self, now: float) -> int:
         """Delete entries whose time to live has passed."""
