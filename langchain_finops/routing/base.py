@@ -25,6 +25,11 @@ class RoutingDecision:
         fallback_reason: Why the classifier could not judge the prompt and
             sent it to the strong tier (an unknown label, no matching route),
             or None when it judged normally.
+
+    Example:
+        ```python
+        RoutingDecision(score=1.0, label="no_route", fallback_reason="no match")
+        ```
     """
 
     score: float
@@ -87,6 +92,14 @@ class RoutingClassifier(ABC):
     Subclasses implement `classify`; `score` and the async twins follow from
     it. `default_threshold` is the score at and above which a two-tier router
     goes to the strong tier when no threshold or target share is given.
+
+    Example:
+        ```python
+        class LengthClassifier(RoutingClassifier):
+            def classify(self, prompt, config=None):
+                score = min(1.0, len(prompt) / 2000)
+                return RoutingDecision(score=score, label="length")
+        ```
     """
 
     default_threshold: float = 0.5

@@ -29,6 +29,11 @@ class IntentRoute:
         name: The label a match reports.
         utterances: Example prompts of this route (ten are plenty).
         needs_strong: True when prompts of this route go to the strong tier.
+
+    Example:
+        ```python
+        IntentRoute("refunds", ("I want my money back",), needs_strong=True)
+        ```
     """
 
     name: str

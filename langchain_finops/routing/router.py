@@ -68,6 +68,12 @@ class RouteChoice:
         reason: Why this tier: "score", "classifier fallback: ...",
             "context window: ..." or "sticky session: ...".
         escalations: Reasons the tier was raised above what the score chose.
+
+    Example:
+        ```python
+        choice = router.decide("hi")
+        choice.model, choice.score, choice.reason  # ("gpt-4o-mini", 0.12, "score")
+        ```
     """
 
     tier: int
