@@ -3,8 +3,8 @@
 The text is cut into units (lines; long lines into sentences), never inside a
 protected span. Consecutive units are packed into chunks of about
 `chunk_tokens`. Chunks are scored with BM25 (`bm25s`) against the question,
-each score raised by a share of its neighbours' (the passage that answers a
-question usually runs over several chunks), and the best are kept within the
+each score spread over the neighbouring chunks with a decay (the passage that
+answers a question usually runs over several chunks), and the best are kept within the
 token budget, in their original order. Units holding hard-protected text are
 always kept.
 
@@ -103,6 +103,9 @@ _RANK_STOPWORDS = frozenset(
         "being",
     }
 )
+# How far a chunk's relevance spreads to its neighbours (see `_scores`).
+REACH_TOKENS = 384
+HALF_LIFE_TOKENS = 192
 _SUFFIXES = ("ation", "ion", "ing", "ied", "ed", "ly")
 
 
@@ -214,7 +217,7 @@ def _windows(chunks: Iterator[_Chunk], size: int) -> Iterator[list[_Chunk]]:
 
 
 def _scores(
-    text: str, window: Sequence[_Chunk], query_terms: list[str], neighbour_weight: float
+    text: str, window: Sequence[_Chunk], query_terms: list[str], chunk_tokens: int
 ) -> list[float]:
     corpus = [terms(text[c.start : c.end]) for c in window]
     if not query_terms or not any(corpus):
@@ -226,11 +229,17 @@ def _scores(
     raw = [
         float(s) if math.isfinite(s) else 0.0 for s in retriever.get_scores(query_terms)
     ]
+    # Spread each score over the neighbouring chunks, halving every
+    # HALF_LIFE_TOKENS and reaching REACH_TOKENS: the passage that answers a
+    # question usually runs over several chunks, and its middle may not repeat
+    # the question's words.
+    reach = max(1, math.ceil(REACH_TOKENS / chunk_tokens))
+    decay = 0.5 ** (chunk_tokens / HALF_LIFE_TOKENS)
+    weights = [decay**distance for distance in range(reach + 1)]
     smoothed = []
-    for i, score in enumerate(raw):
-        before = raw[i - 1] if i > 0 else 0.0
-        after = raw[i + 1] if i + 1 < len(raw) else 0.0
-        smoothed.append(score + neighbour_weight * max(before, after))
+    for index in range(len(raw)):
+        low, high = max(0, index - reach), min(len(raw), index + reach + 1)
+        smoothed.append(sum(raw[j] * weights[abs(index - j)] for j in range(low, high)))
     return smoothed
 
 
@@ -243,7 +252,6 @@ def extract(
     patterns: Sequence[re.Pattern[str]] = (),
     chunk_tokens: int = 64,
     window_chunks: int = 2048,
-    neighbour_weight: float = 0.5,
 ) -> str:
     """Keep the chunks of `text` most relevant to `query`, within `budget` tokens.
 
@@ -256,8 +264,6 @@ def extract(
         patterns: The user's protected patterns.
         chunk_tokens: About how many tokens a chunk holds.
         window_chunks: How many chunks are scored together.
-        neighbour_weight: The share of the better neighbour's score a chunk
-            gets on top of its own.
 
     Returns:
         The kept chunks, in their original order.
@@ -270,7 +276,7 @@ def extract(
     used = 0
     chunks = _chunks(text, spans, model=model, chunk_tokens=chunk_tokens)
     for window in _windows(chunks, window_chunks):
-        scores = _scores(text, window, query_terms, neighbour_weight)
+        scores = _scores(text, window, query_terms, chunk_tokens)
         for chunk, score in zip(window, scores, strict=True):
             if chunk.mandatory:
                 mandatory.append(chunk)
