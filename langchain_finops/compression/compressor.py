@@ -374,12 +374,18 @@ class PromptCompressor(Runnable[PromptInput, PromptInput]):
     def invoke(
         self, input: PromptInput, config: RunnableConfig | None = None, **kwargs: Any
     ) -> PromptInput:
+        """Compress `input` and send the saving to the run's callback handlers.
+
+        Raises:
+            ValueError: If the config gives a query and there is no target.
+        """
         return self._call_with_config(self._invoke, input, config, run_type="prompt")
 
     @override
     async def ainvoke(
         self, input: PromptInput, config: RunnableConfig | None = None, **kwargs: Any
     ) -> PromptInput:
+        """Async twin of `invoke`: the work runs in a worker thread."""
         return await self._acall_with_config(
             self._ainvoke, input, config, run_type="prompt"
         )
