@@ -236,12 +236,86 @@ class ModelRouter(Runnable[LanguageModelInput, Any]):
             raise AttributeError(msg)
         return self.thresholds[0]
 
+    def strong_share_for_cost(
+        self,
+        cost_share: float,
+        sample_prompts: Sequence[Any],
+        *,
+        output_tokens: int = 250,
+        price_overrides: Mapping[str, Mapping[str, object]] | None = None,
+    ) -> float:
+        """The strong share at which a call costs `cost_share` of always-strong.
+
+        With cheap and strong prices c and s for a typical call of the sample
+        (its mean input tokens, `output_tokens` out), a strong share x costs
+        (1 - x) c + x s; solving for `cost_share * s` gives x. At gpt-4o-mini
+        / gpt-4o list prices (c / s = 0.06), a 70% cut (`cost_share=0.3`)
+        allows 25.5%.
+
+        Args:
+            cost_share: Target cost per call as a share of the strongest tier's.
+            sample_prompts: Traffic like the router's, for the input size.
+            output_tokens: Expected reply length, in tokens.
+            price_overrides: USD per million tokens by model, as for
+                `CostCallbackHandler`; `genai-prices` otherwise.
+
+        Returns:
+            The share of calls the strong tier may take, in [0, 1].
+
+        Raises:
+            ValueError: If the router has more than two tiers, a tier is
+                unpriced, or the target is below the all-cheap cost.
+        """
+        from langchain_finops.costs.prices import PriceTable, TokenUsage
+
+        if len(self.tiers) != 2:
+            msg = "`cost_share` calibrates two tiers; use `tier_shares` for more."
+            raise ValueError(msg)
+        if not sample_prompts:
+            msg = "calibrate() needs at least one sample prompt."
+            raise ValueError(msg)
+        table = PriceTable(overrides=price_overrides)
+        costs = []
+        for name in self.tier_names:
+            tokens = [
+                int(count_tokens(_as_countable(p), model=name)) for p in sample_prompts
+            ]
+            usage = TokenUsage(
+                input_tokens=round(sum(tokens) / len(tokens)),
+                output_tokens=output_tokens,
+            )
+            cost = table.cost(name, usage)
+            if cost is None:
+                msg = (
+                    f"Cannot price {name!r} to turn a cost share into a strong "
+                    "share; pass `price_overrides={name: {'input': ..., "
+                    "'output': ...}}` (USD per million tokens)."
+                )
+                raise ValueError(msg)
+            costs.append(float(cost))
+        if costs[1] == 0:
+            msg = f"{self.tier_names[1]!r} is priced at $0; a cost share of it is 0."
+            raise ValueError(msg)
+        ratio = costs[0] / costs[1]
+        if cost_share < ratio:
+            msg = (
+                f"A cost share of {cost_share} is below what sending every call "
+                f"to {self.tier_names[0]} costs ({ratio:.3f} of "
+                f"{self.tier_names[1]}); no strong share reaches it."
+            )
+            raise ValueError(msg)
+        if ratio >= 1.0:
+            return 1.0
+        return min(1.0, (cost_share - ratio) / (1.0 - ratio))
+
     def calibrate(
         self,
         sample_prompts: Sequence[Any],
         strong_share: float | None = 0.25,
         *,
         tier_shares: Sequence[float] | None = None,
+        cost_share: float | None = None,
+        price_overrides: Mapping[str, Mapping[str, object]] | None = None,
     ) -> tuple[float, ...]:
         """Set the thresholds so that a share of similar traffic goes up.
 
@@ -255,6 +329,10 @@ class ModelRouter(Runnable[LanguageModelInput, Any]):
             strong_share: Share of calls for the strongest tier (two tiers).
             tier_shares: For three or more tiers, the share of each tier above
                 the cheapest, cheapest first.
+            cost_share: A budget instead of a share (two tiers): the average
+                cost per call as a share of always using the strong tier
+                (0.3 for a 70% cut); see `strong_share_for_cost`.
+            price_overrides: Prices for `cost_share`, USD per million tokens.
 
         Returns:
             The new thresholds.
@@ -262,6 +340,10 @@ class ModelRouter(Runnable[LanguageModelInput, Any]):
         Raises:
             ValueError: If the sample is empty or the shares are invalid.
         """
+        if cost_share is not None:
+            strong_share = self.strong_share_for_cost(
+                cost_share, sample_prompts, price_overrides=price_overrides
+            )
         if tier_shares is None:
             if len(self.tiers) != 2 or strong_share is None:
                 msg = (

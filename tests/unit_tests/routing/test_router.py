@@ -21,6 +21,8 @@ from langchain_finops.costs.tokens import count_tokens
 from langchain_finops.routing import (
     LearnedComplexityClassifier,
     ModelRouter,
+    RoutingClassifier,
+    RoutingDecision,
     create_model_router,
 )
 from langchain_finops.testing import FakeUsageChatModel
@@ -458,3 +460,38 @@ def test_the_decision_is_in_the_model_runs_metadata() -> None:
     list(_router(threshold=0.5).stream("hi", {"callbacks": [spy]}))
     assert [m["finops_routing"]["tier"] for m in spy.seen] == ["gpt-4o", "gpt-4o-mini"]
     assert spy.seen[0]["finops_routing"]["score"] == 0.9
+
+
+class _Ranked(RoutingClassifier):
+    """Prompt "p{i}" scores i / 1000: every score distinct and known."""
+
+    def classify(self, prompt: str, config: Any = None) -> RoutingDecision:
+        return RoutingDecision(int(prompt[1:]) / 1000, "ranked")
+
+
+def test_calibrate_to_a_budget_by_hand() -> None:
+    cheap, strong = _models()
+    router = create_model_router(cheap=cheap, strong=strong, classifier=_Ranked())
+    prices = {
+        "gpt-4o-mini": {"input": 0.15, "output": 0.6},
+        "gpt-4o": {"input": 2.5, "output": 10.0},
+    }
+    sample = [f"p{i}" for i in range(1000)]
+    share = router.strong_share_for_cost(0.3, sample, price_overrides=prices)
+    # Price ratio 0.06 on input and output alike: (0.3 - 0.06) / (1 - 0.06).
+    assert share == pytest.approx(0.24 / 0.94, rel=1e-12)
+    (threshold,) = router.calibrate(sample, cost_share=0.3, price_overrides=prices)
+    # round(0.2553 * 1000) = 255 prompts go up: cut between 0.745 and 0.744.
+    assert threshold == pytest.approx(0.7445)
+    with pytest.raises(ValueError, match="below what sending every call"):
+        router.calibrate(sample, cost_share=0.05, price_overrides=prices)
+    # A free cheap tier (a local model) is fine: the share is the cost share.
+    free = {**prices, "gpt-4o-mini": {"input": 0, "output": 0}}
+    assert router.strong_share_for_cost(0.3, sample, price_overrides=free) == 0.3
+    local = create_model_router(
+        cheap=FakeUsageChatModel(model_name="my-local-model"),
+        strong=strong,
+        classifier=_Ranked(),
+    )
+    with pytest.raises(ValueError, match="Cannot price 'my-local-model'"):
+        local.calibrate(sample, cost_share=0.3)
