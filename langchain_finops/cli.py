@@ -447,6 +447,14 @@ def calibrate(
         "  different-label pairs served (false hits)",
         f"{100 * result.cache_false_hit_rate:.2f}%",
     )
+    table.add_row(
+        f"  on the first {result.stream_prompts:,} prompts as a stream: served",
+        f"{100 * result.stream_hit_rate:.1f}%",
+    )
+    table.add_row(
+        "  of those, from another label (false-hit rate, guard off)",
+        f"{100 * result.stream_false_hit_rate:.2f}%",
+    )
     table.add_row("router threshold", f"{result.router_threshold:.4f}")
     table.add_row(
         "  prompts sent to the strong model", f"{100 * result.strong_share:.1f}%"

@@ -8,6 +8,13 @@ negatives are the hard ones a cache meets, not random strangers. The
 threshold is the lowest similarity at which at most `max_false_hit_rate` of
 the negatives would hit (`SemanticFaissCache.calibrate`).
 
+A rate on pairs is not the rate a cache shows on a stream: there each prompt
+meets its *nearest* stored prompt among thousands, so wrong neighbours come
+closer than in any one pair. `calibrate_traffic` therefore also replays the
+labelled prompts in order against the earlier ones (cosine similarity of the
+cache's own embeddings, guard left out) and reports the share of would-be
+hits served from another label: the figure `simulate` measures.
+
 The router threshold is the score quantile that sends `strong_share` of the
 prompts to the strong model (`ModelRouter.calibrate`).
 """
@@ -48,6 +55,12 @@ class CalibrationResult:
     router_threshold: float
     strong_share: float
     """Share of the prompts the router sends to the strong model."""
+    stream_prompts: int = 0
+    """Labelled prompts replayed in order for the stream estimate."""
+    stream_hit_rate: float = 0.0
+    """Share of them whose nearest earlier prompt reaches the threshold."""
+    stream_false_hit_rate: float = 0.0
+    """Share of those would-be hits whose neighbour has another label."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form; `simulate --calibration FILE` reads it back."""
@@ -61,6 +74,9 @@ class CalibrationResult:
             "cache_hit_rate": self.cache_hit_rate,
             "cache_false_hit_rate": self.cache_false_hit_rate,
             "strong_share": self.strong_share,
+            "stream_prompts": self.stream_prompts,
+            "stream_hit_rate": self.stream_hit_rate,
+            "stream_false_hit_rate": self.stream_false_hit_rate,
         }
 
 
@@ -141,6 +157,35 @@ def labelled_pairs(
     return positives + negatives
 
 
+def stream_estimate(
+    items: Sequence[tuple[str, str]], vectors: Any, threshold: float
+) -> tuple[float, float]:
+    """Replay labelled prompts in order against the earlier ones.
+
+    Args:
+        items: `(prompt, label)` in stream order.
+        vectors: Their unit-length embeddings, one row each (numpy array).
+        threshold: The cache's similarity threshold.
+
+    Returns:
+        The share of prompts whose nearest earlier prompt reaches the
+        threshold, and the share of those whose neighbour has another label.
+    """
+    import numpy as np
+
+    matrix = np.asarray(vectors, dtype=np.float32)
+    similarities = matrix @ matrix.T
+    hits = wrong = 0
+    for index in range(1, len(items)):
+        earlier = similarities[index, :index]
+        nearest = int(np.argmax(earlier))
+        if earlier[nearest] >= threshold:
+            hits += 1
+            wrong += items[nearest][1] != items[index][1]
+    served = hits / (len(items) - 1) if len(items) > 1 else 0.0
+    return served, (wrong / hits if hits else 0.0)
+
+
 def calibrate_traffic(
     traffic: Traffic,
     *,
@@ -148,6 +193,7 @@ def calibrate_traffic(
     max_false_hit_rate: float = 0.01,
     strong_share: float = 0.25,
     max_pairs: int = 4000,
+    max_stream: int = 2000,
     seed: int = 0,
 ) -> CalibrationResult:
     """Set both thresholds from `traffic`'s labelled prompts.
@@ -161,6 +207,7 @@ def calibrate_traffic(
         strong_share: The share of prompts the router should send to the
             strong model, in (0, 1).
         max_pairs: Pairs to calibrate the cache on.
+        max_stream: Labelled prompts (the first ones) for the stream estimate.
         seed: Seed of the pair sampling.
 
     Returns:
@@ -185,6 +232,14 @@ def calibrate_traffic(
     (threshold,) = router.calibrate(prompts, strong_share=strong_share)
     scores = router.classifier.scores(prompts)
     realised = sum(1 for score in scores if score >= threshold) / len(scores)
+
+    labelled = [
+        (prompt, record.label)
+        for record in traffic.records
+        if record.label is not None and (prompt := _prompt_of(record)) is not None
+    ][:max_stream]
+    vectors = cache.embeddings.embed_documents([prompt for prompt, _ in labelled])
+    served, false_rate = stream_estimate(labelled, vectors, report.threshold)
     return CalibrationResult(
         prompts=len(prompts),
         labels=len({r.label for r in traffic.records if r.label is not None}),
@@ -195,4 +250,7 @@ def calibrate_traffic(
         cache_false_hit_rate=report.false_hit_rate,
         router_threshold=threshold,
         strong_share=realised,
+        stream_prompts=len(labelled),
+        stream_hit_rate=served,
+        stream_false_hit_rate=false_rate,
     )

@@ -2,7 +2,11 @@ from pathlib import Path
 
 import pytest
 
-from langchain_finops.simulate.calibration import calibrate_traffic, labelled_pairs
+from langchain_finops.simulate.calibration import (
+    calibrate_traffic,
+    labelled_pairs,
+    stream_estimate,
+)
 from langchain_finops.simulate.traffic import TrafficRecord, load_traffic
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
@@ -60,6 +64,18 @@ def test_calibrate_the_example_traffic() -> None:
     assert result.duplicates + result.non_duplicates > 0
     # The router's cutoff is a quantile: a quarter of 16 prompts is 4.
     assert abs(result.strong_share - 0.25) <= 1 / 16
+    # The stream estimate replays all 16 labelled prompts in order.
+    assert result.stream_prompts == 16
+    assert 0.0 <= result.stream_false_hit_rate <= 1.0
     data = result.to_dict()
     assert data["cache_threshold"] == result.cache_threshold
     assert data["router_threshold"] == result.router_threshold
+
+
+def test_stream_estimate_replays_prompts_against_their_nearest_earlier_one() -> None:
+    items = [("a", "x"), ("b", "x"), ("c", "y")]
+    # b is a's twin (cosine 1.0, same label); c is 0.8 from both, another label.
+    vectors = [[1.0, 0.0], [1.0, 0.0], [0.8, 0.6]]
+    assert stream_estimate(items, vectors, 0.75) == (1.0, 0.5)
+    assert stream_estimate(items, vectors, 0.9) == (0.5, 0.0)
+    assert stream_estimate(items[:1], vectors[:1], 0.5) == (0.0, 0.0)
