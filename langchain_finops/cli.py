@@ -448,11 +448,11 @@ def calibrate(
         f"{100 * result.cache_false_hit_rate:.2f}%",
     )
     table.add_row(
-        f"  on the first {result.stream_prompts:,} prompts as a stream: served",
+        f"  as a stream ({result.stream_prompts:,} prompts): hits",
         f"{100 * result.stream_hit_rate:.1f}%",
     )
     table.add_row(
-        "  of those, from another label (false-hit rate, guard off)",
+        "  false-hit rate of those hits (guard off)",
         f"{100 * result.stream_false_hit_rate:.2f}%",
     )
     table.add_row("router threshold", f"{result.router_threshold:.4f}")
