@@ -340,6 +340,9 @@ def simulate(
                     on_call(len(outcomes), planned)
     except SpendCapReached as error:
         stopped = f"Stopped by --max-spend: {error}"
+    except KeyboardInterrupt:
+        # Ctrl-C on a long replay still gets the report of what was done.
+        stopped = f"Interrupted at call {len(outcomes) + 1}."
     except Exception as error:
         # A provider error (or a part's bug) ends the replay, but what was
         # measured so far is still reported, with the reason.
