@@ -155,3 +155,26 @@ def test_a_failing_call_ends_the_replay_with_what_was_measured(tmp_path: Path) -
     assert result.baseline.calls == 2
     assert result.optimised.calls == 2
     assert result.models == {"gpt-4o-mini": 2}
+
+
+def test_an_interrupted_replay_reports_what_it_did(tmp_path: Path) -> None:
+    from langchain_finops.simulate.pipeline import OptimisedPipeline
+
+    class Interrupting:
+        """A pipeline step standing for a user's Ctrl-C at the fourth call."""
+
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def invoke(self, messages: Any, config: Any) -> Any:
+            self.calls += 1
+            if self.calls == 4:
+                raise KeyboardInterrupt
+            return SimulatedChatModel(model_name="gpt-4o").invoke(messages, config)
+
+    traffic = traffic_of(tmp_path, [{"prompt": f"q{i}"} for i in range(6)])
+    pipeline = OptimisedPipeline(runnable=Interrupting())  # type: ignore[arg-type]
+    result = simulate(traffic, options=PipelineOptions(**OFF), pipeline=pipeline)
+    assert result.stopped == "Interrupted at call 4."
+    assert result.calls_done == 3
+    assert result.baseline.calls == 3
