@@ -133,7 +133,7 @@ class Signature:
 
     words: frozenset[str]
     numbers: frozenset[str]
-    negated: bool
+    negations: int
     names: frozenset[str]
     quoted: frozenset[str]
     identifiers: frozenset[str]
@@ -190,7 +190,8 @@ def signature(text: str) -> Signature:
         if word in _UNIT_WORDS
     )
 
-    negated = any(
+    # A count, not a flag: "is there no X" and "is there not no X" differ.
+    negations = sum(
         _plain(word.casefold()) in _NEGATIONS
         for word in _WORD.findall(_NEUTRAL_NEGATION.sub(" ", text))
     )
@@ -224,7 +225,7 @@ def signature(text: str) -> Signature:
     return Signature(
         words=words,
         numbers=frozenset(numbers),
-        negated=negated,
+        negations=negations,
         names=frozenset(names),
         quoted=frozenset(quoted),
         identifiers=identifiers,
@@ -288,7 +289,7 @@ def conflict(a: Signature, b: Signature) -> str | None:
     """
     if a.numbers != b.numbers:
         return "numbers"
-    if a.negated != b.negated:
+    if a.negations != b.negations:
         return "negation"
     if _opposite(a.words, b.words):
         return "opposites"

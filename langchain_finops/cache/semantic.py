@@ -255,6 +255,7 @@ class SemanticFaissCache(BaseCache):
         self.embeddings = embeddings
         self.embedder_id = _embedder_id(embeddings)
         self._price_table = price_table
+        self._price_warned = False
         self._scope: contextvars.ContextVar[_Scope | None] = contextvars.ContextVar(
             f"finops_cache_scope_{id(self)}", default=None
         )
@@ -491,11 +492,15 @@ class SemanticFaissCache(BaseCache):
                 self._price_table = PriceTable()
             return self._price_table.cost(model, TokenUsage.from_usage_metadata(usage))
         except Exception:
-            logger.warning(
-                "Could not price a cache hit for model %r; dollars saved leave it out.",
-                model,
-                exc_info=True,
-            )
+            # Once per cache: a broken price table would fail on every hit.
+            if not self._price_warned:
+                self._price_warned = True
+                logger.warning(
+                    "Could not price a cache hit for model %r; dollars saved leave "
+                    "unpriced hits out.",
+                    model,
+                    exc_info=True,
+                )
             return None
 
     def _record_best(self, best: float | None) -> None:
