@@ -8,6 +8,7 @@ several processes keeps them all consistent.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import sqlite3
 import threading
@@ -101,7 +102,7 @@ class EntryStore(Protocol):
 
 
 class MemoryStore:
-    """A process-local store."""
+    """A process-local store; vectors are kept by the index only."""
 
     def __init__(self) -> None:
         self._entries: dict[int, StoredEntry] = {}
@@ -134,7 +135,9 @@ class MemoryStore:
             vector=entry.vector,
             expires_at=entry.expires_at,
         )
-        self._entries[entry_id] = stored
+        # The vector travels once, to the index, through `changes`; a memory
+        # store dies with its index, so keeping a second copy buys nothing.
+        self._entries[entry_id] = dataclasses.replace(stored, vector=None)
         self._payloads[entry_id] = payload
         self._used[entry_id] = None
         self._keys[(entry.namespace, entry.exact_key)] = entry_id
