@@ -34,6 +34,10 @@ DEMO_LIMIT = 400
 """Records the demo replays by default: enough for the cache to warm up and
 for a few long chats, and done in well under a minute on two cores."""
 
+MEMORY_MAX_TOKENS = 500
+"""The memory's history budget: the shipped chats run to about 700 tokens
+(median), so a smaller budget than a production one shows the memory at work."""
+
 InputOption = Annotated[
     Path | None,
     typer.Option(
@@ -104,7 +108,20 @@ PricesOption = Annotated[
         "in USD per million tokens."
     ),
 ]
-TechniqueOption = Annotated[bool, typer.Option()]
+CacheOption = Annotated[
+    bool, typer.Option(help="Semantic cache in front of both models.")
+]
+RoutingOption = Annotated[
+    bool, typer.Option(help="Route each call to the cheap or the strong model.")
+]
+CompressionOption = Annotated[bool, typer.Option(help="Compress each prompt.")]
+MemoryOption = Annotated[
+    bool, typer.Option(help="Rolling-summary memory for conversations.")
+]
+MemoryTokensOption = Annotated[
+    int,
+    typer.Option(min=1, help="History budget of the memory, in input tokens."),
+]
 CalibrationOption = Annotated[
     Path | None,
     typer.Option(
@@ -193,6 +210,7 @@ def _run(
     techniques: dict[str, bool],
     cache_threshold: float | None,
     router_threshold: float | None,
+    memory_max_tokens: int,
     prices: Path | None,
 ) -> None:
     from rich.progress import (
@@ -223,6 +241,7 @@ def _run(
             seed=seed,
             cache_threshold=cache_threshold,
             router_threshold=router_threshold,
+            memory_max_tokens=memory_max_tokens,
             cache=techniques["cache"],
             routing=techniques["routing"],
             compression=techniques["compression"],
@@ -291,10 +310,11 @@ def simulate(
     label_column: LabelColumnOption = None,
     user_column: UserColumnOption = None,
     session_column: SessionColumnOption = None,
-    cache: TechniqueOption = True,
-    routing: TechniqueOption = True,
-    compression: TechniqueOption = True,
-    memory: TechniqueOption = True,
+    cache: CacheOption = True,
+    routing: RoutingOption = True,
+    compression: CompressionOption = True,
+    memory: MemoryOption = True,
+    memory_max_tokens: MemoryTokensOption = MEMORY_MAX_TOKENS,
     cache_threshold: CacheThresholdOption = None,
     router_threshold: RouterThresholdOption = None,
     prices: PricesOption = None,
@@ -331,6 +351,7 @@ def simulate(
         },
         cache_threshold=cache_threshold,
         router_threshold=router_threshold,
+        memory_max_tokens=memory_max_tokens,
         prices=prices,
     )
 
@@ -366,6 +387,7 @@ def demo(
         },
         cache_threshold=None,
         router_threshold=None,
+        memory_max_tokens=MEMORY_MAX_TOKENS,
         prices=None,
     )
 
