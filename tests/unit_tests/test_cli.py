@@ -160,6 +160,8 @@ def test_calibrate_then_simulate_with_the_thresholds(
             "--calibration",
             str(out),
             "--no-compression",
+            "--memory-max-tokens",
+            "200",
             "--json",
             str(ledger),
         ],
@@ -168,6 +170,7 @@ def test_calibrate_then_simulate_with_the_thresholds(
     options = json.loads(ledger.read_text("utf-8"))["options"]
     assert options["cache_threshold"] == fitted["cache_threshold"]
     assert options["router_threshold"] == fitted["router_threshold"]
+    assert options["memory_max_tokens"] == 200
 
 
 def test_calibrate_without_labels_fails_clearly(
