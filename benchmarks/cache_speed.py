@@ -12,8 +12,9 @@ queries are real QQP questions embedded with `DefaultEmbeddings`.
   local embedding on one thread, search, guard);
 - exact tier: `lookup` of a stored prompt; LangChain `InMemoryCache.lookup`
   (a dict) beside it;
-- memory: resident-set growth per entry while N entries are loaded, answers
-  excluded (each stores a 2-character answer);
+- memory: bytes per entry without the answer: Python objects held after
+  loading (tracemalloc, minus the stored answer string) plus FAISS's own
+  storage (vector, id, id-map entry);
 - reopen: building the cache from a persisted SQLite store of N entries.
 
 Run: uv run python benchmarks/cache_speed.py [--sizes 1000,10000,100000]
@@ -22,12 +23,14 @@ Run: uv run python benchmarks/cache_speed.py [--sizes 1000,10000,100000]
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import random
 import sqlite3
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 
 import faiss
@@ -47,11 +50,6 @@ DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 LLM = "[('_type', 'openai-chat'), ('model_name', 'gpt-4o-mini'), ('stop', None)]"
 SYSTEM = SystemMessage("You are a helpful assistant.")
 DIM = 384
-
-
-def rss_bytes() -> int:
-    with open("/proc/self/statm", encoding="ascii") as handle:
-        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
 def pct(samples: list[float]) -> tuple[float, float]:
@@ -145,10 +143,18 @@ def main() -> None:
     rows = []
     for size in sizes:
         vectors = random_units(size, seed=size)
-        rss_before = rss_bytes()
+        # Python-side bytes still held once loading is done (tracemalloc), plus
+        # what FAISS keeps per entry: the float32 vector and its int64 id in
+        # the flat store, and the id map's reverse entry (IndexIDMap2).
+        gc.collect()
+        tracemalloc.start()
         cache = SemanticFaissCache(embeddings=embeddings)
         fill(cache, vectors, payload)
-        memory = (rss_bytes() - rss_before) / size
+        gc.collect()
+        python_bytes = tracemalloc.get_traced_memory()[0]
+        tracemalloc.stop()
+        payload_bytes = len(payload) + 49  # the stored answer: excluded
+        memory = python_bytes / size - payload_bytes + DIM * 4 + 8 + 8 + 32
         index = next(iter(cache._indexes.values()))
 
         search = []
