@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import sys
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -482,6 +483,16 @@ def calibrate(
         "  prompts sent to the strong model", f"{100 * result.strong_share:.1f}%"
     )
     _console.print(table)
+    # A false-hit rate of r is only measurable with many more than 1 / r
+    # different-label pairs; with fewer, the fitted threshold is loose.
+    needed = math.ceil(10 / max_false_hit_rate)
+    if result.non_duplicates < needed:
+        _errors.print(
+            f"warning: only {result.non_duplicates:,} different-label pairs: too few "
+            f"to hold a {100 * max_false_hit_rate:g}% false-hit rate (about "
+            f"{needed:,} are needed), so this threshold is loose. Label more "
+            "traffic, or keep the cache's default threshold."
+        )
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(result.to_dict(), indent=2) + "\n", encoding="utf-8")

@@ -423,7 +423,7 @@ def write_html(result: SimulationResult, directory: str | Path) -> Path:
         ("cache hit rate", "-" if hit_rate is None else f"{100 * hit_rate:.1f}%")
     )
     for tier, count in data["cache_hits_by_tier"].items():
-        rows.append((f"  {tier} tier", f"{count:,} hits"))
+        rows.append((f"  {tier} tier", f"{count:,} hit{'' if count == 1 else 's'}"))
     rate = data["false_hit_rate"]
     rows.append(
         (

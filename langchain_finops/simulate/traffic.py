@@ -193,7 +193,9 @@ def _read_jsonl(f: io.TextIOBase, traffic: Traffic) -> Iterator[TrafficRecord]:
         except json.JSONDecodeError as error:
             traffic.problems.append(
                 TrafficProblem(
-                    number, f"not valid JSON ({error.msg} at column {error.colno})"
+                    number,
+                    f"not valid JSON: {error.msg.removesuffix(' at')} "
+                    f"(column {error.colno})",
                 )
             )
             continue
@@ -266,9 +268,7 @@ def _turns(messages: Any) -> tuple[ChatTurn, ...]:
                 sorted(_ROLES)
             )
             raise ValueError(msg)
-        if not isinstance(content, str):
-            msg = f"messages[{index}] has content {content!r}; give text"
-            raise ValueError(msg)
+        content = _message_text(index, content)
         turns.append(
             ChatTurn(role="system" if role == "developer" else role, content=content)
         )
@@ -276,6 +276,32 @@ def _turns(messages: Any) -> tuple[ChatTurn, ...]:
         msg = "`messages` has no user message, so there is no call to replay"
         raise ValueError(msg)
     return tuple(turns)
+
+
+def _message_text(index: int, content: object) -> str:
+    """The text of an OpenAI message's content: a string or a list of parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        texts = []
+        for part in content:
+            if isinstance(part, dict) and part.get("type") == "text":
+                texts.append(str(part.get("text", "")))
+            elif isinstance(part, str):
+                texts.append(part)
+            else:
+                # Images and audio have no text to replay; the replay is of
+                # text traffic, so such a part is refused, not silently dropped.
+                msg = (
+                    f"messages[{index}] has a content part {part!r}; only text "
+                    "parts can be replayed"
+                )
+                raise ValueError(msg)
+        return "\n".join(texts)
+    msg = (
+        f"messages[{index}] has content {content!r}; give text or a list of text parts"
+    )
+    raise ValueError(msg)
 
 
 @dataclass(frozen=True, slots=True)

@@ -182,3 +182,32 @@ def test_shipped_sample_is_a_labelled_stream() -> None:
     oos = [r for r in prompts if (r.label or "").startswith("clinc150/oos/")]
     assert len(oos) == len({r.label for r in oos}) > 0
     assert load_sample(limit=10).records == traffic.records[:10]
+
+
+def test_openai_content_parts_are_read_as_text(tmp_path: Path) -> None:
+    path = tmp_path / "parts.jsonl"
+    record = {
+        "messages": [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "Where is"},
+                    {"type": "text", "text": "my parcel?"},
+                ],
+            }
+        ]
+    }
+    path.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    traffic = load_traffic(path)
+    assert traffic.problems == []
+    assert traffic.records[0].messages[0].content == "Where is\nmy parcel?"
+
+
+def test_an_image_part_is_reported_not_dropped(tmp_path: Path) -> None:
+    path = tmp_path / "image.jsonl"
+    part = {"type": "image_url", "image_url": {"url": "https://x.test/a.png"}}
+    record = {"messages": [{"role": "user", "content": [part]}]}
+    path.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    traffic = load_traffic(path)
+    assert traffic.records == []
+    assert "only text parts" in traffic.problems[0].reason
