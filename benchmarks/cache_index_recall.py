@@ -18,6 +18,7 @@ Run:
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -67,7 +68,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--flat-sizes", default="5000,10000,15000,17500,20000,40000")
-    parser.add_argument("--nprobe", type=int, default=64)
+    parser.add_argument(
+        "--nprobes", default="auto,64,128", help="groups scanned; auto: the default"
+    )
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     rng = np.random.default_rng(1)
@@ -87,16 +90,23 @@ def main() -> None:
         flat = FlatIndex(DIM)
         flat.add(ids, vectors)
         start = time.perf_counter()
-        ivf = IVFIndex(ids=ids, vectors=vectors, nprobe=args.nprobe)
+        ivf = IVFIndex(ids=ids, vectors=vectors)
         build = time.perf_counter() - start
         exact_tops, exact_times = timed_search(flat, queries)
-        approx_tops, approx_times = timed_search(ivf, queries)
-        recall = np.mean(np.array(exact_tops) == np.array(approx_tops))
-        lines.append(
-            f"| {size:,} | {ivf.nlist} / {ivf.nprobe} | {build:.1f} | {recall:.3f} "
-            f"| {pct(exact_times)} | {pct(approx_times)} |"
-        )
-        print(lines[-1], flush=True)
+        seen: set[int] = set()
+        for token in args.nprobes.split(","):
+            ivf.nprobe = None if token == "auto" else int(token)
+            if ivf.nprobe in seen:
+                continue
+            seen.add(ivf.nprobe)
+            approx_tops, approx_times = timed_search(ivf, queries)
+            recall = np.mean(np.array(exact_tops) == np.array(approx_tops))
+            label = f"{ivf.nprobe} (default)" if token == "auto" else str(ivf.nprobe)
+            lines.append(
+                f"| {size:,} | {ivf.nlist} / {label} | {build:.1f} | {recall:.3f} "
+                f"| {pct(exact_times)} | {pct(approx_times)} |"
+            )
+            print(lines[-1], flush=True)
         del flat, ivf, vectors
     flat_lines = ["| entries | exact search p50 / p99 (ms) |", "|---|---|"]
     for size in [int(s) for s in args.flat_sizes.split(",")]:
@@ -111,8 +121,8 @@ def main() -> None:
         [
             "# Exact versus approximate vector search",
             "",
-            "Command: `uv run python benchmarks/cache_index_recall.py "
-            "--out benchmarks/results/cache_index_recall.md`",
+            f"Command: `uv run python benchmarks/cache_index_recall.py "
+            f"{' '.join(sys.argv[1:])}`",
             "",
             "Clustered synthetic 384-d unit vectors (N/20 topics); each query is a "
             "stored vector plus noise. Recall@1: share of queries whose approximate "

@@ -21,7 +21,7 @@ __all__ = [
 ]
 
 # Partition size at which exact search on one thread crosses about 1 ms for
-# 384-d vectors: 0.90 ms p50 at 15,000, 1.03 ms at 17,500 (measured with
+# 384-d vectors: 0.65 ms p50 at 15,000, 0.99 at 17,500, 1.08 at 20,000 (measured with
 # benchmarks/cache_index_recall.py).
 APPROXIMATE_THRESHOLD = 16_000
 
@@ -106,6 +106,15 @@ class FlatIndex:
         return int(self._index.ntotal)
 
 
+def _check_nprobe(nprobe: int | None) -> None:
+    if nprobe is not None and nprobe < 1:
+        msg = (
+            f"nprobe must be at least 1, got {nprobe!r}; it is how many groups "
+            "one search scans (None picks 64 or 1 in 32 groups)."
+        )
+        raise ValueError(msg)
+
+
 def _pairs(
     ids: NDArray[np.int64], scores: NDArray[np.float32]
 ) -> list[tuple[int, float]]:
@@ -121,8 +130,9 @@ class IVFIndex:
 
     Vectors are grouped around `nlist` k-means centres (about 4 times the
     square root of the count) and a search scans the `nprobe` groups nearest
-    the query (all of them if there are fewer). A fixed `nprobe`, rather than a
-    share of the groups, keeps search time close to flat as the index grows.
+    the query (all of them if there are fewer). By default `nprobe` is 64 or
+    1 in 32 groups, whichever is more: a share of the groups alone would scan
+    too much of a small index, a fixed count too little of a large one.
     The index trains on the vectors it is built from and rebuilds itself, with
     a larger `nlist`, once it has grown to `regrow` times the size it was
     trained at, so the groups stay small. Ids are the caller's own (IVF stores
@@ -132,8 +142,8 @@ class IVFIndex:
         ids: Ids of the initial vectors.
         vectors: The initial vectors, one row per id (unit length); there must
             be at least `MIN_TRAIN` of them.
-        nprobe: How many groups a search scans; 64 measured recall at 1 of
-            0.99 or more against exact search at 10k and 100k vectors.
+        nprobe: How many groups a search scans, or None for the default
+            rule above (measured in benchmarks/results/cache_index_recall.md).
         regrow: Growth factor that triggers a rebuild.
         seed: K-means seed, for reproducible builds.
 
@@ -158,16 +168,11 @@ class IVFIndex:
         *,
         ids: NDArray[np.int64],
         vectors: NDArray[np.float32],
-        nprobe: int = 64,
+        nprobe: int | None = None,
         regrow: float = 4.0,
         seed: int = 0,
     ) -> None:
-        if nprobe < 1:
-            msg = (
-                f"nprobe must be at least 1, got {nprobe!r}; it is how many "
-                "groups one search scans (64 keeps recall at 1 near 0.99+)."
-            )
-            raise ValueError(msg)
+        _check_nprobe(nprobe)
         if regrow <= 1:
             msg = f"regrow must be above 1, got {regrow!r}; try 4.0."
             raise ValueError(msg)
@@ -201,6 +206,17 @@ class IVFIndex:
         """How many groups one search scans."""
         return int(self._index.nprobe)
 
+    @nprobe.setter
+    def nprobe(self, value: int | None) -> None:
+        _check_nprobe(value)
+        self._nprobe = value
+        self._index.nprobe = self._probes(self.nlist)
+
+    def _probes(self, nlist: int) -> int:
+        if self._nprobe is None:
+            return min(nlist, max(64, math.ceil(nlist / 32)))
+        return min(nlist, self._nprobe)
+
     def _build(self, ids: NDArray[np.int64], vectors: NDArray[np.float32]) -> None:
         faiss = self._faiss
         count = len(ids)
@@ -224,7 +240,7 @@ class IVFIndex:
         with _one_thread(faiss):
             index.train(train)
             index.add_with_ids(vectors, ids)
-        index.nprobe = min(nlist, self._nprobe)
+        index.nprobe = self._probes(nlist)
         self._index = index
         self._quantizer = quantizer  # the IVF index does not own it
         self._trained_at = count

@@ -115,10 +115,16 @@ def test_growth_rebuilds_with_more_groups_and_keeps_ids() -> None:
     ids = np.arange(2400, dtype=np.int64)
     index = IVFIndex(ids=ids[:1000], vectors=vectors[:1000], regrow=2.0)
     assert index.nlist == int(4 * math.sqrt(1000)) == 126
+    assert index.nprobe == 64
+    index.nprobe = 200
+    assert index.nprobe == 126
     index.add(ids[1000:1999], vectors[1000:1999])
     assert index.nlist == 126
     index.add(ids[1999:], vectors[1999:])
     assert index.nlist == int(4 * math.sqrt(2400)) == 195
+    assert index.nprobe == 195
+    index.nprobe = None
+    assert index.nprobe == 64
     stored_ids, stored = index.contents()
     order = np.argsort(stored_ids)
     assert np.array_equal(stored_ids[order], ids)
