@@ -36,6 +36,10 @@ _CODE_TOKEN = re.compile(
     r"[\w$@.-]*(?:[A-Za-z0-9]_\w|[a-z_]\w*\.[a-z_]\w+|\w\(\)|::|->|\w=\S|"
     r"(?<!\w)--?[a-z]\w+|(?<![\w/])\.{0,2}/\w+/?\w*|\b[a-z]{2,}[A-Z]\w*)[\w$@./:()=+-]*"
 )
+# Words that mix letters and digits: order numbers, plates, models
+# ("order742", "AB12CDE", "gpt4"). Their digits decide the answer, but the
+# number rule above only sees digits that stand alone.
+_MIXED_TOKEN = re.compile(r"\b(?=[^\W_]*\d)(?=[^\W_]*[^\W\d_])[^\W_]+\b")
 _MAX_QUOTED_WORDS = 6
 _CAPITALISED = re.compile(r"\b[A-Z][\w'’-]*")
 _SENTENCE_START = re.compile(r"(?:^|[.!?:]\s+|\n)\s*[\"'“(]*([A-Z][\w'’-]*)")
@@ -159,6 +163,12 @@ def _stem(word: str) -> str:
     return word
 
 
+def _is_quantity(token: str) -> bool:
+    """A number glued to its unit ("5mg", "10kg"): the number rule reads it."""
+    match = re.fullmatch(r"\d+([^\W\d_]+)", token)
+    return match is not None and match.group(1).casefold() in _UNITS
+
+
 def signature(text: str) -> Signature:
     """Extract the features the guard compares.
 
@@ -216,6 +226,10 @@ def signature(text: str) -> Signature:
 
     identifiers = frozenset(
         match.group(0).casefold().rstrip(".") for match in _CODE_TOKEN.finditer(text)
+    ) | frozenset(
+        match.group(0).casefold()
+        for match in _MIXED_TOKEN.finditer(text)
+        if not _is_quantity(match.group(0))
     )
     content = tuple(
         _stem(_plain(_strip_possessive(token.casefold())))

@@ -25,7 +25,7 @@ from typing_extensions import override
 
 from langchain_finops.cache._calibration import pair_scores, threshold_at
 from langchain_finops.cache._guard import conflict, signature
-from langchain_finops.cache._index import FlatIndex, VectorIndex
+from langchain_finops.cache._index import AdaptiveIndex, VectorIndex
 from langchain_finops.cache._payload import (
     dump_generations,
     load_generations,
@@ -433,7 +433,7 @@ class SemanticFaissCache(BaseCache):
             dimension = matrix.size // len(ids)
             index = self._indexes.get(index_key)
             if index is None:
-                index = FlatIndex(dimension)
+                index = AdaptiveIndex(dimension)
                 self._indexes[index_key] = index
             index.add(np.asarray(ids, dtype=np.int64), matrix.reshape(len(ids), -1))
 

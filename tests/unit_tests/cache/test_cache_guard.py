@@ -53,3 +53,19 @@ def test_deciding_differences_are_refused(first: str, second: str, reason: str) 
 )
 def test_paraphrases_pass(first: str, second: str) -> None:
     assert conflict(signature(first), signature(second)) is None
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("order742 status?", "order585 status"),
+        ("what is an mp3", "what is an mp4"),
+        ("is flight ba117 late", "is flight ba171 late"),
+    ],
+)
+def test_ids_that_mix_letters_and_digits_must_match(first: str, second: str) -> None:
+    assert conflict(signature(first), signature(second)) == "identifiers"
+
+
+def test_a_number_glued_to_its_unit_is_still_a_quantity() -> None:
+    assert conflict(signature("is 5mg a lot"), signature("Is 5 mg a lot?")) is None

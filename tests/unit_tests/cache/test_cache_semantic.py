@@ -616,3 +616,45 @@ def test_default_construction_needs_no_argument() -> None:
     cache = SemanticFaissCache()
     assert isinstance(cache.embeddings, DefaultEmbeddings)
     assert cache.similarity_threshold == semantic_module.DEFAULT_SIMILARITY_THRESHOLD
+
+
+def test_a_partition_past_the_threshold_is_searched_approximately(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import functools
+    import hashlib
+
+    import numpy as np
+    from langchain_core.embeddings import Embeddings
+
+    from langchain_finops.cache._index import AdaptiveIndex
+
+    class PunctuationBlindEmbeddings(Embeddings):
+        """A random unit vector per text, the same with or without a "?"."""
+
+        def embed_query(self, text: str) -> list[float]:
+            seed = hashlib.sha256(text.rstrip("?").encode()).digest()
+            vector = np.random.default_rng(list(seed)).normal(size=64)
+            return [float(x) for x in vector / np.linalg.norm(vector)]
+
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            return [self.embed_query(text) for text in texts]
+
+    monkeypatch.setattr(
+        semantic_module,
+        "AdaptiveIndex",
+        functools.partial(AdaptiveIndex, threshold=1_000),
+    )
+    cache = SemanticFaissCache(
+        embeddings=PunctuationBlindEmbeddings(), similarity_threshold=0.9
+    )
+    for number in range(1_100):
+        cache.update(ask(f"order{number} status"), LLM, answer(f"status of {number}"))
+    (index,) = cache._indexes.values()
+    assert isinstance(index, AdaptiveIndex)
+    assert index.approximate
+    # Punctuation changes the exact key, not the words: a semantic hit.
+    hit = cache.lookup(ask("order742 status?"), LLM)
+    assert hit is not None
+    assert hit[0].text == "status of 742"
+    assert hit[0].message.response_metadata["finops_cache"]["tier"] == "semantic"
