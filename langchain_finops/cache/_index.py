@@ -58,7 +58,38 @@ class VectorIndex(Protocol):
         """How many vectors the index holds."""
 
 
-class FlatIndex:
+class _FaissIndex:
+    """Removal and search, shared by the exact and the approximate index.
+
+    Subclasses set `_faiss` (the module) and `_index` (a FAISS index that
+    keeps the caller's ids).
+    """
+
+    _faiss: Any
+    _index: Any
+
+    def remove(self, ids: NDArray[np.int64]) -> None:
+        """Remove the ids present; unknown ids are ignored."""
+        if len(ids):
+            selector = self._faiss.IDSelectorBatch(np.ascontiguousarray(ids, np.int64))
+            self._index.remove_ids(selector)
+
+    def search(self, vector: NDArray[np.float32], k: int) -> list[tuple[int, float]]:
+        """The `k` nearest ids with their inner products, best first."""
+        if self._index.ntotal == 0:
+            return []
+        with _one_thread(self._faiss):
+            scores, ids = self._index.search(
+                np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32),
+                min(k, self._index.ntotal),
+            )
+        return _pairs(ids[0], scores[0])
+
+    def __len__(self) -> int:
+        return int(self._index.ntotal)
+
+
+class FlatIndex(_FaissIndex):
     """Exact FAISS inner-product search (`IndexFlatIP` under an id map).
 
     Args:
@@ -78,32 +109,12 @@ class FlatIndex:
             np.ascontiguousarray(ids, dtype=np.int64),
         )
 
-    def remove(self, ids: NDArray[np.int64]) -> None:
-        """Remove the ids present; unknown ids are ignored."""
-        if len(ids):
-            selector = self._faiss.IDSelectorBatch(np.ascontiguousarray(ids, np.int64))
-            self._index.remove_ids(selector)
-
-    def search(self, vector: NDArray[np.float32], k: int) -> list[tuple[int, float]]:
-        """The `k` nearest ids with their inner products, best first."""
-        if self._index.ntotal == 0:
-            return []
-        with _one_thread(self._faiss):
-            scores, ids = self._index.search(
-                np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32),
-                min(k, self._index.ntotal),
-            )
-        return _pairs(ids[0], scores[0])
-
     def contents(self) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
         """Every stored id with its vector, for moving them to another index."""
         ids = self._faiss.vector_to_array(self._index.id_map).astype(np.int64)
         flat: Any = self._faiss.downcast_index(self._index.index)
         codes = self._faiss.vector_to_array(flat.codes)
         return ids, codes.view(np.float32).reshape(len(ids), flat.d).copy()
-
-    def __len__(self) -> int:
-        return int(self._index.ntotal)
 
 
 def _check_nprobe(nprobe: int | None) -> None:
@@ -125,7 +136,7 @@ def _pairs(
     ]
 
 
-class IVFIndex:
+class IVFIndex(_FaissIndex):
     """Approximate FAISS inner-product search (`IndexIVFFlat`).
 
     Vectors are grouped around `nlist` k-means centres (about 4 times the
@@ -278,26 +289,6 @@ class IVFIndex:
             )
         if self._index.ntotal >= self._regrow * self._trained_at:
             self._build(*self.contents())
-
-    def remove(self, ids: NDArray[np.int64]) -> None:
-        """Remove the ids present; unknown ids are ignored."""
-        if len(ids):
-            selector = self._faiss.IDSelectorBatch(np.ascontiguousarray(ids, np.int64))
-            self._index.remove_ids(selector)
-
-    def search(self, vector: NDArray[np.float32], k: int) -> list[tuple[int, float]]:
-        """The `k` nearest ids found with their inner products, best first."""
-        if self._index.ntotal == 0:
-            return []
-        with _one_thread(self._faiss):
-            scores, ids = self._index.search(
-                np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32),
-                min(k, self._index.ntotal),
-            )
-        return _pairs(ids[0], scores[0])
-
-    def __len__(self) -> int:
-        return int(self._index.ntotal)
 
 
 class AdaptiveIndex:
