@@ -43,24 +43,7 @@ from langchain_finops.costs import (
 )
 from langchain_finops.costs.prices import _genai_usage
 from langchain_finops.testing import FakeUsageChatModel
-
-MILLION = Decimal(1_000_000)
-PRICES = {
-    "cheap-model": {"input": 1, "output": 2},
-    "strong-model": {"input": 10, "output": 30},
-}
-
-
-def scripted(
-    text: str, input_tokens: int, output_tokens: int, **extra: Any
-) -> AIMessage:
-    usage: dict[str, Any] = {
-        "input_tokens": input_tokens,
-        "output_tokens": output_tokens,
-        "total_tokens": input_tokens + output_tokens,
-        **extra,
-    }
-    return AIMessage(content=text, usage_metadata=usage)  # type: ignore[arg-type]
+from tests.unit_tests.costs.costs_testkit import MILLION, PRICES, cheap, scripted
 
 
 def raw_reply(text: str, usage: Any) -> AIMessage:
@@ -73,12 +56,6 @@ def raw_reply(text: str, usage: Any) -> AIMessage:
         tool_calls=[],
         invalid_tool_calls=[],
         type="ai",
-    )
-
-
-def cheap(*replies: AIMessage, **kwargs: Any) -> FakeUsageChatModel:
-    return FakeUsageChatModel(
-        model_name="cheap-model", responses=list(replies), **kwargs
     )
 
 
@@ -175,7 +152,8 @@ async def test_cache_hits_under_abatch_are_saved_once_each() -> None:
     assert costs.savings["cache"].gross_saved == 3 * Decimal(1_200) / MILLION
 
 
-def test_agent_with_a_tool_call_counts_both_model_calls() -> None:
+def _adding_agent() -> Any:
+    """An agent whose model calls an `add` tool once, then answers "4"."""
     from langchain.agents import create_agent
     from langchain_core.tools import tool
 
@@ -190,7 +168,11 @@ def test_agent_with_a_tool_call_counts_both_model_calls() -> None:
         usage_metadata={"input_tokens": 200, "output_tokens": 20, "total_tokens": 220},
     )
     model = cheap(call, scripted("4", 300, 5))
-    agent = create_agent(model=model, tools=[add])
+    return create_agent(model=model, tools=[add])
+
+
+def test_agent_with_a_tool_call_counts_both_model_calls() -> None:
+    agent = _adding_agent()
     with track_costs(price_overrides=PRICES) as costs:
         result = agent.invoke({"messages": [{"role": "user", "content": "2+2?"}]})
     assert result["messages"][-1].content == "4"
@@ -200,21 +182,7 @@ def test_agent_with_a_tool_call_counts_both_model_calls() -> None:
 
 
 def test_streamed_agent_with_a_tool_call_counts_both_model_calls() -> None:
-    from langchain.agents import create_agent
-    from langchain_core.tools import tool
-
-    @tool
-    def add(a: int, b: int) -> int:
-        """Add two numbers."""
-        return a + b
-
-    call = AIMessage(
-        content="",
-        tool_calls=[{"name": "add", "args": {"a": 2, "b": 2}, "id": "c1"}],
-        usage_metadata={"input_tokens": 200, "output_tokens": 20, "total_tokens": 220},
-    )
-    model = cheap(call, scripted("4", 300, 5))
-    agent = create_agent(model=model, tools=[add])
+    agent = _adding_agent()
     with track_costs(price_overrides=PRICES) as costs:
         list(
             agent.stream(

@@ -18,32 +18,7 @@ from langchain_finops.costs import (
     track_costs,
 )
 from langchain_finops.testing import FakeUsageChatModel
-
-MILLION = Decimal(1_000_000)
-# Round prices make every expected cost easy to check by hand.
-PRICES = {
-    "cheap-model": {"input": 1, "output": 2},
-    "strong-model": {"input": 10, "output": 30},
-}
-
-
-def scripted(
-    text: str, input_tokens: int, output_tokens: int, cached: int = 0
-) -> AIMessage:
-    usage: dict[str, Any] = {
-        "input_tokens": input_tokens,
-        "output_tokens": output_tokens,
-        "total_tokens": input_tokens + output_tokens,
-    }
-    if cached:
-        usage["input_token_details"] = {"cache_read": cached}
-    return AIMessage(content=text, usage_metadata=usage)  # type: ignore[arg-type]
-
-
-def cheap(*replies: AIMessage, **kwargs: Any) -> FakeUsageChatModel:
-    return FakeUsageChatModel(
-        model_name="cheap-model", responses=list(replies), **kwargs
-    )
+from tests.unit_tests.costs.costs_testkit import MILLION, PRICES, cheap, scripted
 
 
 def test_gpt_4o_call_costs_what_openai_bills() -> None:
